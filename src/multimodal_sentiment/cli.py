@@ -1,0 +1,45 @@
+"""The `multimodal-sentiment` command: dataset-scale work (caption, train, evaluate, predict,
+export, push, demo).
+
+Each subcommand lives in its own module as `main(argv: list[str] | None) -> int`; this file
+only dispatches, so `multimodal-sentiment --help` stays fast (nothing heavy is imported).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "caption": ("multimodal_sentiment.training.caption", "describe every image of a dataset with a VLM (resumable)"),
+    "train": ("multimodal_sentiment.training.train", "fine-tune ERA or MISR with the HF Trainer"),
+    "evaluate": ("multimodal_sentiment.evaluation.evaluate", "metrics, confusion matrix, t-SNE, retrieval"),
+    "predict": ("multimodal_sentiment.evaluation.predict", "run the pipeline over a dataset or files"),
+    "export": ("multimodal_sentiment.convert.export", "write a self-contained Hub-ready checkpoint folder"),
+    "push": ("multimodal_sentiment.convert.push", "upload an exported folder to the Hub"),
+    "demo": ("multimodal_sentiment.demo.run", "offline demo on generated example posts, with an HTML report"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: multimodal-sentiment <command> [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += ["", "Run `multimodal-sentiment <command> --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"multimodal-sentiment: unknown command {name!r}.\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Offline demo: example posts made by the project, run through the pipeline."""

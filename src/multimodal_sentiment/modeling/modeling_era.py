@@ -1,0 +1,237 @@
+"""ERA models: one text encoder over (post text, image description), Top-K token pooling,
+a classifier head, and a batch uniformity penalty in training.
+
+Hub-bound: imports torch, transformers and its siblings only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel
+from transformers.modeling_outputs import ModelOutput
+
+from .configuration_era import EraConfig
+from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
+
+
+@dataclass
+class EraModelOutput(ModelOutput):
+    """Output of [`EraModel`].
+
+    pooled_output: (batch, hidden) the post representation.
+    last_hidden_state: (batch, seq, hidden) the encoder's final states.
+    token_scores: (batch, seq) selector score per token (-inf where not selectable); None when
+        `token_top_k` is 0 (plain mean).
+    selected_indices: (batch, k) positions of the pooled tokens, best first; -1 = unused slot.
+    selected_weights: (batch, k) their weights in `pooled_output`.
+    """
+
+    pooled_output: torch.Tensor | None = None
+    last_hidden_state: torch.Tensor | None = None
+    token_scores: torch.Tensor | None = None
+    selected_indices: torch.Tensor | None = None
+    selected_weights: torch.Tensor | None = None
+
+
+@dataclass
+class EraSequenceClassifierOutput(ModelOutput):
+    """Output of [`EraForSequenceClassification`].
+
+    loss: cross-entropy (+ uniformity_weight * uniformity in training), when labels are given.
+    logits: (batch, num_labels).
+    uniformity_loss: the penalty's value when it was computed (training, labels, batch >= 2).
+    pooled_output, token_scores, selected_indices, selected_weights: only with
+        `output_selection=True` (the pipeline's evidence; see [`EraModelOutput`]).
+    """
+
+    loss: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
+    uniformity_loss: torch.Tensor | None = None
+    pooled_output: torch.Tensor | None = None
+    token_scores: torch.Tensor | None = None
+    selected_indices: torch.Tensor | None = None
+    selected_weights: torch.Tensor | None = None
+
+
+class EraPreTrainedModel(PreTrainedModel):
+    config_class = EraConfig
+    base_model_prefix = "era"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+
+    @classmethod
+    def from_encoder(cls, encoder_name_or_path: str, tokenizer: Any = None, **config_kwargs: Any) -> "EraPreTrainedModel":
+        """Build an ERA model around pretrained encoder weights.
+
+        Args:
+            encoder_name_or_path: Hub id (e.g. `"FacebookAI/roberta-base"`) or local folder of any
+                `AutoModel` text encoder.
+            tokenizer: its tokenizer; loaded from the same place when omitted. Only used to learn
+                which token ids are special (never selected).
+            **config_kwargs: any [`EraConfig`] field (`token_top_k`, `uniformity_weight`,
+                `id2label`, ...), plus `revision` / `token` for the download.
+
+        The selector and head start from random init; the encoder's weights are copied in and
+        checked (a missing encoder weight raises instead of training from noise).
+        """
+        hub_kwargs = {k: config_kwargs.pop(k) for k in ("revision", "token", "cache_dir") if k in config_kwargs}
+        encoder = AutoModel.from_pretrained(encoder_name_or_path, **hub_kwargs)
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(encoder_name_or_path, **hub_kwargs)
+        config_kwargs.setdefault("special_token_ids", sorted(set(tokenizer.all_special_ids)))
+        config = EraConfig(
+            encoder_config=encoder.config.to_dict(), encoder_name_or_path=str(encoder_name_or_path), **config_kwargs
+        )
+        model = cls(config)
+        era = model if isinstance(model, EraModel) else model.era
+        era.load_encoder_state(encoder.state_dict())
+        return model
+
+
+class EraModel(EraPreTrainedModel):
+    """Text encoder + Top-K token selector: (text, description) pair -> pooled post vector."""
+
+    def __init__(self, config: EraConfig):
+        super().__init__(config)
+        self.encoder = AutoModel.from_config(config.encoder_config)
+        # ERA pools tokens itself; an unused pooler would break DDP (unused parameters).
+        if getattr(self.encoder, "pooler", None) is not None:
+            self.encoder.pooler = None
+        self.selector = TopKTokenSelector(
+            hidden_size=config.hidden_size,
+            top_k=config.token_top_k,
+            gate=config.token_gate,
+            scorer_hidden_size=config.selector_hidden_size,
+        )
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.encoder.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.encoder.set_input_embeddings(value)
+
+    def load_encoder_state(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Copy pretrained encoder weights in; raise if any weight ERA uses is missing."""
+        state_dict = {k: v for k, v in state_dict.items() if not k.startswith("pooler.")}
+        result = self.encoder.load_state_dict(state_dict, strict=False)
+        missing = [k for k in result.missing_keys if not k.startswith("pooler.")]
+        if missing:
+            raise ValueError(
+                f"The encoder weights do not match encoder_config: {len(missing)} missing, e.g. {missing[:3]}. "
+                "Was the checkpoint saved from a different architecture?"
+            )
+
+    def load_encoder_weights(self, encoder_name_or_path: str | None = None, **hub_kwargs: Any) -> None:
+        """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`)."""
+        source = encoder_name_or_path or self.config.encoder_name_or_path
+        if not source:
+            raise ValueError("No encoder to load: pass encoder_name_or_path or set config.encoder_name_or_path.")
+        encoder = AutoModel.from_pretrained(source, **hub_kwargs)
+        self.load_encoder_state(encoder.state_dict())
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        special_tokens_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> EraModelOutput:
+        if input_ids is None and inputs_embeds is None:
+            raise ValueError("EraModel needs input_ids or inputs_embeds (tokenize (text, description) pairs first).")
+        reference = input_ids if input_ids is not None else inputs_embeds[..., 0]
+        if attention_mask is None:
+            attention_mask = torch.ones(reference.shape[:2], dtype=torch.long, device=reference.device)
+        encoder_kwargs = {"input_ids": input_ids, "attention_mask": attention_mask, "inputs_embeds": inputs_embeds}
+        if token_type_ids is not None:
+            encoder_kwargs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**encoder_kwargs, return_dict=True).last_hidden_state
+        selectable = selectable_token_mask(input_ids, attention_mask, self.config.special_token_ids, special_tokens_mask)
+        selection = self.selector(hidden, selectable)
+        return EraModelOutput(
+            pooled_output=selection.pooled,
+            last_hidden_state=hidden,
+            token_scores=selection.scores,
+            selected_indices=selection.indices,
+            selected_weights=selection.weights,
+        )
+
+
+class EraForSequenceClassification(EraPreTrainedModel):
+    """ERA with a classifier head; loss = cross-entropy + uniformity_weight * uniformity (training only)."""
+
+    def __init__(self, config: EraConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.era = EraModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.era.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.era.set_input_embeddings(value)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        special_tokens_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_selection: bool = False,
+        **kwargs: Any,
+    ) -> EraSequenceClassifierOutput:
+        out = self.era(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            special_tokens_mask=special_tokens_mask,
+            inputs_embeds=inputs_embeds,
+        )
+        logits = self.classifier(self.dropout(out.pooled_output))
+
+        loss = uniformity = None
+        if labels is not None:
+            labels = labels.to(logits.device).long().view(-1)
+            if labels.numel() != logits.size(0):
+                raise ValueError(f"Got {labels.numel()} labels for a batch of {logits.size(0)} inputs.")
+            if labels.min() < 0 or labels.max() >= self.num_labels:
+                raise ValueError(
+                    f"Labels must be class ids in [0, {self.num_labels}); got values {sorted(set(labels.tolist()))}. "
+                    f"This model's labels: {self.config.id2label}."
+                )
+            loss = nn.functional.cross_entropy(logits.float(), labels)
+            if self.training and self.config.uniformity_weight > 0 and logits.size(0) >= 2:
+                uniformity = uniformity_penalty(
+                    out.pooled_output, self.config.uniformity_type, self.config.uniformity_temperature
+                )
+                loss = loss + self.config.uniformity_weight * uniformity
+
+        selection = {}
+        if output_selection:
+            selection = {
+                "pooled_output": out.pooled_output,
+                "token_scores": out.token_scores,
+                "selected_indices": out.selected_indices,
+                "selected_weights": out.selected_weights,
+            }
+        return EraSequenceClassifierOutput(loss=loss, logits=logits, uniformity_loss=uniformity, **selection)
+
+
+__all__ = [
+    "EraModel",
+    "EraForSequenceClassification",
+    "EraPreTrainedModel",
+    "EraModelOutput",
+    "EraSequenceClassifierOutput",
+]
