@@ -11,10 +11,10 @@ import importlib
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "caption": ("multimodal_sentiment.training.caption", "describe every image of a dataset with a VLM (resumable)"),
+    "caption": ("multimodal_sentiment.inference.caption", "describe every image of a dataset with a VLM (resumable)"),
     "train": ("multimodal_sentiment.training.train", "fine-tune ERA or MISR with the HF Trainer"),
     "evaluate": ("multimodal_sentiment.evaluation.evaluate", "metrics, confusion matrix, t-SNE, retrieval"),
-    "predict": ("multimodal_sentiment.evaluation.predict", "run the pipeline over a dataset or files"),
+    "predict": ("multimodal_sentiment.inference.predict", "run the pipeline over a dataset or files"),
     "export": ("multimodal_sentiment.convert.export", "write a self-contained Hub-ready checkpoint folder"),
     "push": ("multimodal_sentiment.convert.push", "upload an exported folder to the Hub"),
     "demo": ("multimodal_sentiment.demo.run", "offline demo on generated example posts, with an HTML report"),
