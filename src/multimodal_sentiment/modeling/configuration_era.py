@@ -6,6 +6,8 @@ standard library, and reaches its siblings with ``from .x import y``.
 
 from __future__ import annotations
 
+import copy
+
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
@@ -15,6 +17,17 @@ ERA_AUTO_MAP = {
     "AutoConfig": "configuration_era.EraConfig",
     "AutoModel": "modeling_era.EraModel",
     "AutoModelForSequenceClassification": "modeling_era.EraForSequenceClassification",
+}
+
+# The pipeline task every checkpoint carries, so `pipeline(model=folder_or_repo, trust_remote_code=True)`
+# finds MultimodalSentimentPipeline without this package; the same entry `Pipeline.save_pretrained`
+# writes ("pt" must name transformers Auto classes). No "default": it only serves model-less calls.
+CUSTOM_PIPELINES = {
+    "multimodal-sentiment": {
+        "impl": "pipeline_multimodal_sentiment.MultimodalSentimentPipeline",
+        "pt": ["AutoModelForSequenceClassification"],
+        "type": "multimodal",
+    }
 }
 
 TOKEN_GATES = ("sigmoid", "softmax", "none")
@@ -126,6 +139,8 @@ class EraConfig(PreTrainedConfig):
             self.image_views = ["caption"]
         if getattr(self, "auto_map", None) is None:
             self.auto_map = dict(ERA_AUTO_MAP)
+        if getattr(self, "custom_pipelines", None) is None:
+            self.custom_pipelines = copy.deepcopy(CUSTOM_PIPELINES)
         self.validate_era()
 
     def validate_era(self) -> None:
@@ -149,4 +164,4 @@ class EraConfig(PreTrainedConfig):
         return self.encoder_config.hidden_size
 
 
-__all__ = ["EraConfig", "ERA_AUTO_MAP"]
+__all__ = ["EraConfig", "ERA_AUTO_MAP", "CUSTOM_PIPELINES"]

