@@ -38,7 +38,8 @@ def isolated_predict_code(model_ref: str, revision: str | None = None, task: str
     import json, torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
     ref, revision, pairs = {model_ref!r}, {revision!r}, {PAIRS!r}
-    tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision)
+    # transformers 5 reads config.json (remote code) even for a stock tokenizer: without the flag it prompts.
+    tokenizer = AutoTokenizer.from_pretrained(ref, revision=revision, trust_remote_code=True)
     model = AutoModelForSequenceClassification.from_pretrained(ref, revision=revision, trust_remote_code=True).eval()
     texts, descriptions = [p[0] for p in pairs], [p[1] for p in pairs]
     batch = tokenizer(texts, descriptions, padding=True, truncation=True, return_tensors="pt")

@@ -37,8 +37,9 @@ def tiny_image(path: Path) -> Path:
 
 def write_mvsa(root: Path, sizes: tuple[int, int, int] = (6, 3, 3)) -> Path:
     """MVSA in the CLMLF layout: ids 1..N over the splits, labels cycling positive/negative/
-    neutral in the split-file code; the last id has no caption and no pairlist line; only image
-    1.jpg exists; valid_pairlist says text=neutral, image=positive for every listed id."""
+    neutral in the split-file code; OCR text on even ids only; the last id (even) has no caption
+    and no pairlist line; only image 1.jpg exists; valid_pairlist says text=neutral,
+    image=positive for every listed id."""
     (root / "splits").mkdir(parents=True)
     (root / "descriptions").mkdir()
     ids, next_id = {}, 1
@@ -53,7 +54,7 @@ def write_mvsa(root: Path, sizes: tuple[int, int, int] = (6, 3, 3)) -> Path:
     last = next_id - 1
     captions = "".join(f"{i},a photo of thing {i}\n" for i in range(1, last))
     (root / "descriptions" / "captions.csv").write_text("id,caption\n" + captions, encoding="utf-8")
-    ocr = "".join(f"{i},{'BIG SALE' if i % 2 else ''}\n" for i in range(1, last + 1))
+    ocr = "".join(f"{i},{'' if i % 2 else 'BIG SALE'}\n" for i in range(1, last + 1))
     (root / "descriptions" / "ocr.csv").write_text("id,ocr_text\n" + ocr, encoding="utf-8")
     pairs = "".join(
         f"{i},{NAME_TO_PAIRLIST_CODE[MVSA_NAMES[i % 3]]},{NAME_TO_PAIRLIST_CODE['neutral']},{NAME_TO_PAIRLIST_CODE['positive']}\n"
@@ -105,11 +106,11 @@ def test_mvsa_schema_labels_descriptions_and_images(tmp_path):
     names = train.features["label"].names
     assert [names[i] for i in train["label"]] == [MVSA_NAMES[i % 3] for i in range(1, 7)]
     first = train[0]
-    assert first["id"] == "1" and first["caption"] == "a photo of thing 1" and first["ocr"] == "BIG SALE"
+    assert first["id"] == "1" and first["caption"] == "a photo of thing 1" and first["ocr"] is None
     assert names[first["text_label"]] == "neutral" and names[first["image_label"]] == "positive"
     assert first["image"].size == (4, 4)  # images/1.jpg is decoded by the Image feature
     assert train.select_columns(["image"])[1]["image"] is None
-    assert train[1]["ocr"] is None  # empty OCR text is None, not ""
+    assert train[1]["ocr"] == "BIG SALE" and train[2]["ocr"] is None  # empty OCR text is None, not ""
     last = ds["test"][-1]
     assert last["caption"] is None and last["text_label"] is None and last["image_label"] is None
 
@@ -268,7 +269,7 @@ def test_registry_names_paths_limits_and_errors(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"Dataset 'msed' not found .*looked in"):
         load_dataset_by_name("msed")
     (tmp_path / "junk").mkdir()
-    with pytest.raises(ValueError, match=r"Cannot tell the layout of .*junk.*- mvsa: splits/"):
+    with pytest.raises(ValueError, match=r"(?s)Cannot tell the layout of .*junk.*- mvsa: splits/"):
         load_dataset_by_name(tmp_path / "junk")
     with pytest.raises(ValueError, match="Unknown dataset format 'parquet'"):
         load_dataset_by_name(tmp_path / "mvsa-single", dataset_format="parquet")
@@ -284,7 +285,7 @@ def test_pair_tokenization_is_the_shared_text_pair_encoding_and_is_cached(tmp_pa
     encoded = tokenize_dataset(test, tokenizer, **kwargs)
     assert set(encoded.column_names) == {"input_ids", "token_type_ids", "attention_mask", "label"}
     descriptions = [compose_description({"caption": r["caption"], "ocr": r["ocr"]}, views) for r in test]
-    expected = encode_text_pairs(tokenizer, test["text"], descriptions, 32)
+    expected = encode_text_pairs(tokenizer, list(test["text"]), descriptions, 32)
     assert encoded["input_ids"] == expected["input_ids"]
     assert descriptions[-1] == "BIG SALE"  # no caption: the OCR view alone
     again = tokenize_dataset(test, tokenizer, **kwargs)
@@ -292,7 +293,7 @@ def test_pair_tokenization_is_the_shared_text_pair_encoding_and_is_cached(tmp_pa
     tokenize_dataset(test, tokenizer, **{**kwargs, "image_views": ["caption"]})
     assert len(list((tmp_path / "cache").glob("*.arrow"))) == 2  # another setting, another file
     text_only = tokenize_dataset(test, tokenizer, **{**kwargs, "image_views": []})
-    assert text_only["input_ids"] == tokenizer(test["text"], truncation=True, max_length=32)["input_ids"]
+    assert text_only["input_ids"] == tokenizer(list(test["text"]), truncation=True, max_length=32)["input_ids"]
 
 
 def test_separate_mode_and_collator_pad_text_and_description_apart(tmp_path, tokenizer):

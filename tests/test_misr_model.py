@@ -540,7 +540,8 @@ def test_trainer_three_steps_checkpoint_loads_and_evaluates(tiny_misr, tokenizer
     assert isinstance(predictions.predictions, type(predictions.label_ids)) and predictions.predictions.shape == (8, 3)
 
     checkpoint = tmp_path / "out" / "checkpoint-3"
-    assert (checkpoint / "modeling_misr.py").exists() and (checkpoint / "model.safetensors").exists()
+    for name in ("modeling_misr.py", "pipeline_multimodal_sentiment.py", "model.safetensors"):
+        assert (checkpoint / name).exists(), name
     loaded = AutoModelForSequenceClassification.from_pretrained(checkpoint)
     assert isinstance(loaded, MisrForSequenceClassification)
     _assert_same_weights(loaded, trainer.model.state_dict())

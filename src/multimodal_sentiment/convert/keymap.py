@@ -6,13 +6,14 @@ wrappers in ``model.``, and an encoder fine-tuned with e.g. ``BertForSequenceCla
 lives under ``bert.`` where ours lives under ``era.encoder.``. The rules below turn such names
 into ours, in this order, and every step is reported so nothing is renamed silently:
 
-1. **Your rules first** (``--key-map OLD=NEW``, repeatable): every key that starts with ``OLD``
-   gets ``NEW`` instead of it. An empty ``NEW`` strips the prefix. Use them for anything the
-   automatic rules below cannot know (for example two text encoders in one MISR model).
-2. **Wrapper prefixes**: ``module.`` (DataParallel / DistributedDataParallel), ``_orig_mod.``
+1. **Wrapper prefixes**: ``module.`` (DataParallel / DistributedDataParallel), ``_orig_mod.``
    (``torch.compile``) and ``model.`` (Lightning, custom wrappers) are stripped, repeatedly,
    but only when *every* key carries the prefix and the model itself has no key with it, so a
    genuine ``model.`` sub-module is never mangled.
+2. **Your rules** (``--key-map OLD=NEW``, repeatable, first match wins): a key that starts with
+   ``OLD`` (after step 1, or as written in the file) gets ``NEW`` instead of it; an empty ``NEW``
+   strips the prefix. Use them for anything the automatic rules cannot know (for example two
+   text encoders in one MISR model).
 3. **Exact names**: a key the model has is kept as is.
 4. **Encoder prefixes**: the model's text encoder is found as the unique prefix ``P`` under which
    the model has ``P + "embeddings.word_embeddings.weight"`` (``era.encoder.`` for ERA). Then
@@ -154,16 +155,12 @@ def map_state_dict(
     report = KeyMappingReport()
     model_keys = set(model_state)
 
-    names: dict[str, str] = {}
-    for key in state_dict:
-        name = key
+    names = _strip_wrappers(list(state_dict), model_keys, report)
+    for key, name in names.items():
         for old, new in key_map:
-            if name.startswith(old):
-                name = new + name[len(old) :]
+            if name.startswith(old) or key.startswith(old):
+                names[key] = new + (name[len(old) :] if name.startswith(old) else key[len(old) :])
                 break
-        names[key] = name
-    stripped = _strip_wrappers(list(names.values()), model_keys, report)
-    names = {key: stripped[name] for key, name in names.items()}
 
     encoder_prefix = find_encoder_prefix(model_keys)
     report.encoder_prefix = encoder_prefix

@@ -101,13 +101,13 @@ def load_image_input(image: Any, limits: ImageLimits | None = None) -> Image.Ima
         _check_pixels(image.size, limits, "image")
         return _finish(image)
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return _decode(bytes(image), limits, "image bytes")
+        return _decode(bytes(image), limits, "image data")
     if isinstance(image, np.ndarray):
         return _from_array(image, limits)
     if isinstance(image, dict) and ("bytes" in image or "path" in image):
         # datasets.Image(decode=False) rows: {"bytes": b"..." or None, "path": "..." or None}
         if image.get("bytes"):
-            return _decode(bytes(image["bytes"]), limits, "image bytes")
+            return _decode(bytes(image["bytes"]), limits, "image data")
         if image.get("path"):
             return load_image_input(image["path"], limits)
         raise ImageInputError("image dict has neither 'bytes' nor 'path' filled in")
@@ -143,6 +143,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
         low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
         if mode in _SIXTEEN_BIT_MODES or (low >= 0 and 255 < high <= 65535):
             values = values / 257.0
+        elif mode == "F" and low >= 0 and high <= 1:
+            values = values * 255.0  # float images in [0, 1]
         elif low < 0 or high > 65535:
             values = (values - low) / max(high - low, 1e-12) * 255.0
         grey = np.clip(np.round(values), 0, 255).astype(np.uint8)

@@ -1,0 +1,136 @@
+"""Shared plumbing of the inference commands: reading tables, resuming outputs, sharding ranks.
+
+```python
+>>> from multimodal_sentiment.inference.resumable import done_ids, drop_torn_tail
+>>> drop_torn_tail("captions.csv")  # a killed run may have left half a row
+>>> done = done_ids("captions.csv")  # ids to skip on restart
+```
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..data.schema import read_csv_rows, read_json_lines
+
+T = TypeVar("T")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+
+
+def read_table(path: str | Path, required: Iterable[str] = (), layout: str = "") -> list[dict[str, Any]]:
+    """Rows of a CSV/TSV (header row) or JSON-lines / JSON-list file; raises naming the file when
+    a required column is missing."""
+    path = Path(path)
+    required = list(required)
+    if path.suffix in (".csv", ".tsv"):
+        return read_csv_rows(path, required, layout, delimiter="\t" if path.suffix == ".tsv" else ",")
+    if path.suffix not in (".jsonl", ".json"):
+        raise ValueError(f"{path}: expected a .csv, .tsv, .jsonl or .json file")
+    rows = read_json_lines(path) if path.suffix == ".jsonl" else json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(rows, list) or any(not isinstance(row, dict) for row in rows):
+        raise ValueError(f"{path}: expected one JSON object per row. {layout}")
+    for number, row in enumerate(rows, start=1):
+        missing = [column for column in required if column not in row]
+        if missing:
+            raise ValueError(f"{path}, row {number}: missing {missing}. {layout}")
+    return rows
+
+
+def drop_torn_tail(path: str | Path) -> None:
+    """Cut a last line that has no newline: what a process killed mid-write leaves behind. Every
+    row these commands write is one line, so the cut row is simply done again."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) == b"\n":
+            return
+        data = path.read_bytes()
+        handle.truncate(data.rfind(b"\n") + 1)
+
+
+def done_ids(path: str | Path, id_key: str = "id") -> set[str]:
+    """Ids already present in an output file (CSV with an `id` column, or JSON lines)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return set()
+    if path.suffix in (".csv", ".tsv"):
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ",")
+            return {row[id_key] for row in reader if row.get(id_key) is not None}
+    done = set()
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                done.add(str(json.loads(line)[id_key]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return done
+
+
+def resolve_image(value: Any, root: Path) -> Any:
+    """A manifest's relative image path, resolved against the manifest's folder (or `root`).
+    URLs, data URIs, base64 and absolute paths are returned unchanged; empty cells become None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or "://" in value or value.startswith("data:") or os.path.isabs(value):
+        return value
+    candidate = root / value
+    # Base64 has no '.', so only path-like strings are resolved (the error then names root/value).
+    if candidate.exists() or "." in value:
+        return str(candidate)
+    return value
+
+
+def distributed_env() -> tuple[int, int, int]:
+    """(rank, world_size, local_rank) as set by `torchrun` or `accelerate launch`; (0, 1, 0) alone."""
+    rank = int(os.environ.get("RANK", "0"))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"Inconsistent RANK={rank} / WORLD_SIZE={world_size} in the environment.")
+    return rank, world_size, local_rank
+
+
+def default_device(local_rank: int = 0) -> str:
+    import torch
+
+    return f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+
+
+def part_path(output: Path, rank: int, world_size: int) -> Path:
+    """The file rank `rank` of `world_size` writes: `captions.rank00001-of-00004.csv`."""
+    return output.with_name(f"{output.stem}.rank{rank:05d}-of-{world_size:05d}{output.suffix}")
+
+
+def part_paths(output: Path) -> list[Path]:
+    return sorted(output.parent.glob(f"{output.stem}.rank*-of-*{output.suffix}"))
+
+
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def parse_dtype(name: str | None) -> Any:
+    """`"auto"`, None, or a torch dtype name (`"bfloat16"`, `"float16"`, `"float32"`)."""
+    if name in (None, "auto"):
+        return "auto"
+    import torch
+
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"Unknown dtype {name!r}; use auto, float32, float16 or bfloat16.")
+    return dtype
