@@ -14,6 +14,7 @@ Goal: pipeline throughput >= 0.85 x bare forward throughput.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from common import (
@@ -25,6 +26,7 @@ from common import (
     make_parser,
     make_pipeline,
     paired_ratio,
+    parse,
     python_profile,
     save_era,
     stats,
@@ -35,11 +37,11 @@ TARGET = 0.85
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = make_parser(__doc__.splitlines()[0], default_repeats=10)
-    parser.add_argument("--posts", type=int, default=None, help="posts per round (default 256; tiny 16)")
+    parser = make_parser(__doc__.splitlines()[0], default_repeats=20)
+    parser.add_argument("--posts", type=int, default=None, help="posts per round (default 64; tiny 16)")
     parser.add_argument("--batch-size", type=int, default=None, help="default 16 (tiny 4)")
-    args = parser.parse_args(argv)
-    n_posts = args.posts or (16 if args.tiny else 256)
+    args = parse(parser, argv)
+    n_posts = args.posts or (16 if args.tiny else 64)
     batch_size = args.batch_size or (4 if args.tiny else 16)
 
     import torch
@@ -97,9 +99,9 @@ def main(argv: list[str] | None = None) -> dict:
     # Where the pipeline's time goes: one more (untimed) call with its stages wrapped.
     stages = StageTimer(pipe, ["_read_input", "preprocess", "_forward", "postprocess"])
     forward = StageTimer(model, ["forward"])
-    timer_start = __import__("time").perf_counter()
+    timer_start = time.perf_counter()
     run_pipeline()
-    total = __import__("time").perf_counter() - timer_start
+    total = time.perf_counter() - timer_start
     stages.restore()
     forward.restore()
     parts = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from common import build_era, interleaved, make_parser, stats, write_result
+from common import build_era, interleaved, make_parser, parse, stats, write_result
 
 BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64]
 SEQ_LENS = [32, 128, 512]
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], default_repeats=3)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=None, help=f"default {BATCH_SIZES}")
     parser.add_argument("--seq-lens", type=int, nargs="+", default=None, help=f"default {SEQ_LENS}")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     batch_sizes = args.batch_sizes or ([1, 4] if args.tiny else BATCH_SIZES)
     seq_lens = args.seq_lens or ([16, 32] if args.tiny else SEQ_LENS)
 
@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> dict:
             "seq_lens": seq_lens,
         },
         plot=png.name,
+        headline=f"posts/s at batch {max(batch_sizes)} vs {min(batch_sizes)}: "
+        + ", ".join(f"{s['speedup_vs_smallest_batch']:.2f}x at {s['seq_len']} tokens" for s in speedup),
         best_point=best,
         largest_batch_speedup=speedup,
         table={

@@ -19,6 +19,7 @@ from common import (
     load_posts,
     make_parser,
     paired_ratio,
+    parse,
     stats,
     torch_profile,
     write_result,
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = make_parser(__doc__.splitlines()[0], default_repeats=15)
     parser.add_argument("--batch-size", type=int, default=None, help="default 16 (tiny: 4)")
     parser.add_argument("--seq-len", type=int, default=None, help="default 128 (tiny: 32)")
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     batch_size = args.batch_size or (4 if args.tiny else 16)
     seq_len = args.seq_len or (32 if args.tiny else 128)
 

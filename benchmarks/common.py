@@ -46,7 +46,26 @@ def make_parser(description: str, default_repeats: int) -> argparse.ArgumentPars
     parser.add_argument("--repeats", type=int, default=default_repeats, help="timed rounds per case")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds per case first")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR, help="where the JSON result goes")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     return parser
+
+
+def add_new_tokens_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--new-tokens", type=int, default=None, help="tokens each caption generates, fixed (default 20; tiny 4)"
+    )
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None, apply_threads: bool = True) -> argparse.Namespace:
+    """Parse the arguments, fill size defaults, and apply `--threads` (imports torch) unless told not to."""
+    args = parser.parse_args(argv)
+    if getattr(args, "new_tokens", 0) is None:
+        args.new_tokens = 4 if args.tiny else 20
+    if args.threads and apply_threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return args
 
 
 def command_line(script: str | Path, argv: Sequence[str] | None) -> str:
@@ -330,6 +349,22 @@ def load_images(n: int, size: tuple[int, int] = (612, 408), seed: int = 0) -> tu
     return images, f"random-noise images {size[0]}x{size[1]} (../shared/data absent)"
 
 
+def image_files(n: int, workdir: Path, seed: int = 0) -> tuple[list[Path], str]:
+    """`n` distinct image files (what users pass): MSED dev photos when present, else
+    random-noise JPEGs written to `workdir`."""
+    folder = SHARED_DATA / "msed" / "dev" / "images"
+    files = sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0) if folder.is_dir() else []
+    if len(files) >= n:
+        return files[:n], "MSED dev photos (612x408 JPEG files), ../shared/data"
+    images, source = load_images(n, seed=seed)
+    paths = []
+    for i, image in enumerate(images):
+        path = Path(workdir) / f"image-{i}.jpg"
+        image.save(path, quality=90)
+        paths.append(path)
+    return paths, source + ", saved as JPEG"
+
+
 # --------------------------------------------------------------------------- models
 
 
@@ -418,7 +453,12 @@ def build_blip(tiny: bool):
     tokenizer stands in for it.
     """
     import torch
-    from transformers import AutoTokenizer, BlipForConditionalGeneration, BlipImageProcessor, BlipProcessor
+    from transformers import AutoTokenizer, BlipForConditionalGeneration, BlipProcessor
+
+    try:  # the image processor BLIP's AutoProcessor gives when torchvision is absent, without its warning
+        from transformers import BlipImageProcessorPil as BlipImageProcessor
+    except ImportError:
+        from transformers import BlipImageProcessor
 
     config = blip_config(tiny)
     torch.manual_seed(0)
@@ -468,9 +508,39 @@ class GenerateCaptioner:
         return self.processor.batch_decode(out, skip_special_tokens=True)
 
 
+class ProjectCaptioner:
+    """The captioner code the multimodal-sentiment pipeline runs (`image_to_text.build_captioner`
+    on a loaded image-text-to-text pipeline): one `generate` call per batch of images."""
+
+    described = (
+        "the pipeline's captioner code: multimodal_sentiment.modeling.image_to_text.build_captioner("
+        'pipeline("image-text-to-text", model=..., processor=...)).describe(images), one generate call per batch'
+    )
+
+    def __init__(self, model: Any, processor: Any, new_tokens: int, prompt: str | None = "a picture of"):
+        from transformers import pipeline
+
+        from multimodal_sentiment.modeling.image_to_text import build_captioner
+
+        self.vlm = pipeline("image-text-to-text", model=model, processor=processor)
+        self.captioner = build_captioner(
+            self.vlm,
+            prompt=prompt,
+            max_new_tokens=new_tokens,
+            generate_kwargs={"min_new_tokens": new_tokens, "do_sample": False, "num_beams": 1},
+        )
+
+    def describe(self, images: Sequence[Any]) -> list[str]:
+        return self.captioner.describe(list(images))
+
+
 def captioner_backend(model: Any, processor: Any, new_tokens: int, prompt: str | None = "a picture of") -> Any:
-    """The object the VLM benchmarks call `.describe(images)` on."""
-    return GenerateCaptioner(model, processor, new_tokens, prompt)
+    """The object the VLM benchmarks call `.describe(images)` on: the pipeline's captioner code
+    when this tree has it, else transformers' generate directly (and the result says so)."""
+    try:
+        return ProjectCaptioner(model, processor, new_tokens, prompt)
+    except ImportError:
+        return GenerateCaptioner(model, processor, new_tokens, prompt)
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -479,20 +549,25 @@ TASK = "multimodal-sentiment"
 
 
 def make_pipeline(model: Any, tokenizer: Any, folder: Path | None = None, **kwargs: Any) -> tuple[Any, str]:
-    """The multimodal-sentiment pipeline around `model` (saved in `folder`), and how it was made.
+    """The multimodal-sentiment pipeline for the model saved in `folder`, and how it was made.
 
     The user's call `pipeline("multimodal-sentiment", model=folder, trust_remote_code=True, ...)`
-    when this tree registers the task; otherwise the pipeline class directly, on the same model.
+    when this tree registers the task; otherwise the pipeline class directly, on `model` and
+    `tokenizer` (loaded from `folder` when None).
     """
-    import multimodal_sentiment  # noqa: F401  (registers the task when the tree does)
-    from transformers import pipeline
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
     from transformers.pipelines import PIPELINE_REGISTRY
+
+    import multimodal_sentiment  # noqa: F401  (registers the task when the tree does)
 
     if folder is not None and TASK in PIPELINE_REGISTRY.supported_tasks:
         pipe = pipeline(TASK, model=str(folder), trust_remote_code=True, **kwargs)
         return pipe, f'pipeline("{TASK}", model=<saved folder>, trust_remote_code=True)'
     from multimodal_sentiment.modeling.pipeline_multimodal_sentiment import MultimodalSentimentPipeline
 
+    if model is None:
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
     pipe = MultimodalSentimentPipeline(model=model, tokenizer=tokenizer, **kwargs)
     return pipe, (
         "MultimodalSentimentPipeline(model=..., tokenizer=...) built directly "
@@ -519,6 +594,9 @@ class StageTimer:
                 self.totals[name] += time.perf_counter() - start
 
         return timed
+
+    def reset(self) -> None:
+        self.totals = dict.fromkeys(self.totals, 0.0)
 
     def restore(self) -> None:
         for name in self._originals:

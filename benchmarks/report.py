@@ -172,6 +172,9 @@ def render(results_dir: Path, output: Path) -> str:
         "Ratios are paired per round for this reason.",
         "",
     ]
+    lines += ["## Reproduce", "", "From the repository root, with the `offline` extra installed:", "", "```bash"]
+    lines += [records[name]["command"] for name in names]
+    lines += ["python benchmarks/report.py  # renders this file from benchmarks/results/*.json", "```", ""]
     for name in names:
         lines += section(records[name], output.parent.resolve(), results_dir.resolve())
     return "\n".join(lines).rstrip() + "\n"

@@ -23,7 +23,14 @@ from multimodal_sentiment.data.mvsa import MVSA_PAIRLIST_CODES, MVSA_SPLIT_CODES
 from multimodal_sentiment.data.schema import SENTIMENT_LABELS
 from multimodal_sentiment.modeling.text_pairs import compose_description, encode_text_pairs
 
-MVSA_TEXTS = ["I love this sunny day", "stuck in traffic again", "meeting at noon", "so happy for you", "terrible news", "bus is here"]
+MVSA_TEXTS = [
+    "I love this sunny day",
+    "stuck in traffic again",
+    "meeting at noon",
+    "so happy for you",
+    "terrible news",
+    "bus is here",
+]
 MVSA_NAMES = ["positive", "negative", "neutral"]
 NAME_TO_SPLIT_CODE = {name: code for code, name in MVSA_SPLIT_CODES.items()}
 NAME_TO_PAIRLIST_CODE = {name: code for code, name in MVSA_PAIRLIST_CODES.items()}
@@ -88,7 +95,9 @@ def write_msed(root: Path) -> Path:
 def test_the_two_mvsa_codes_map_the_same_integer_to_different_names():
     assert normalise_label(0, SENTIMENT_LABELS, "split", MVSA_SPLIT_CODES) == "positive"
     assert normalise_label("0", SENTIMENT_LABELS, "pairlist", MVSA_PAIRLIST_CODES) == "neutral"
-    assert normalise_label(2, SENTIMENT_LABELS, "x", MVSA_SPLIT_CODES) == normalise_label(2, SENTIMENT_LABELS, "x", MVSA_PAIRLIST_CODES)
+    assert normalise_label(2, SENTIMENT_LABELS, "x", MVSA_SPLIT_CODES) == normalise_label(
+        2, SENTIMENT_LABELS, "x", MVSA_PAIRLIST_CODES
+    )
     assert normalise_label(" Positive ", SENTIMENT_LABELS, "x") == "positive"
     with pytest.raises(ValueError, match=r"somewhere: bad label 3; expected one of .* or the codes \[0, 1, 2\]"):
         normalise_label(3, SENTIMENT_LABELS, "somewhere", MVSA_SPLIT_CODES)
@@ -148,7 +157,11 @@ def test_msed_missing_images_are_counted_and_kept(tmp_path, caplog):
     assert "MSED validation: 1 of 3 images missing" in caplog.text
     dev = ds["validation"]
     assert [row["image"] is None for row in dev] == [False, True, False]
-    assert dev[0]["id"] == "dev-1" and dev[0]["text"] == "A family laughing in the park" and dev[0]["title"] == "Happy family"
+    assert (
+        dev[0]["id"] == "dev-1"
+        and dev[0]["text"] == "A family laughing in the park"
+        and dev[0]["title"] == "Happy family"
+    )
     assert dev.features["emotion"].names[dev[2]["emotion"]] == "sad"
     assert dev.features["desire"].names[dev[0]["desire"]] == "family"
     assert dev.features["label"].names[dev[2]["label"]] == "negative"
@@ -187,7 +200,9 @@ def test_twitter_tombert_tsv_with_caption_json(tmp_path):
     ]
     for split in ("train", "dev", "test"):
         (root / f"{split}.tsv").write_text(header + "".join(rows), encoding="utf-8")
-    (root / "twitter2015_captions.json").write_text(json.dumps({"10.jpg": ["a man on stage"], "11.jpg": "a courthouse"}))
+    (root / "twitter2015_captions.json").write_text(
+        json.dumps({"10.jpg": ["a man on stage"], "11.jpg": "a courthouse"})
+    )
     tiny_image(tmp_path / "twitter2015_images" / "10.jpg")
     ds = load_dataset_by_name(root)
     train = ds["train"]
@@ -204,8 +219,10 @@ def test_twitter_tombert_tsv_with_caption_json(tmp_path):
 def test_tumemo_jsonl_labels_are_emotion_names(tmp_path):
     root = tmp_path / "TumEmo"
     root.mkdir()
-    rows = [{"id": "a", "text": "sunset", "image": "a.jpg", "caption": "a sunset", "label": "Calm"},
-            {"id": "b", "text": "my dog!", "image": "b.jpg", "label": "HAPPY"}]
+    rows = [
+        {"id": "a", "text": "sunset", "image": "a.jpg", "caption": "a sunset", "label": "Calm"},
+        {"id": "b", "text": "my dog!", "image": "b.jpg", "label": "HAPPY"},
+    ]
     for split in ("train", "valid", "test"):
         (root / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     tiny_image(root / "a.jpg")
@@ -298,7 +315,9 @@ def test_pair_tokenization_is_the_shared_text_pair_encoding_and_is_cached(tmp_pa
 
 def test_separate_mode_and_collator_pad_text_and_description_apart(tmp_path, tokenizer):
     test = load_dataset_by_name(write_mvsa(tmp_path / "mvsa"))["test"]
-    encoded = tokenize_dataset(test, tokenizer, image_views=["caption"], max_length=32, mode="separate", cache_dir=tmp_path)
+    encoded = tokenize_dataset(
+        test, tokenizer, image_views=["caption"], max_length=32, mode="separate", cache_dir=tmp_path
+    )
     assert {"description_input_ids", "description_attention_mask"} <= set(encoded.column_names)
     assert "description_token_type_ids" not in encoded.column_names
     assert encoded[0]["input_ids"] == tokenizer(test[0]["text"])["input_ids"]

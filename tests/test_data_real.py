@@ -51,4 +51,6 @@ def test_real_msed_counts_and_partial_images(caplog):
     sentiment = ds["train"].features["label"].names
     pairs = {(sentiment[s], emotions[e]) for s, e in zip(ds["train"]["label"], ds["train"]["emotion"], strict=True)}
     # README: emotion is happiness exactly when sentiment is positive, neutral exactly when neutral.
-    assert {e for s, e in pairs if s == "positive"} == {"happiness"} and {e for s, e in pairs if s == "neutral"} == {"neutral"}
+    assert {e for s, e in pairs if s == "positive"} == {"happiness"} and {e for s, e in pairs if s == "neutral"} == {
+        "neutral"
+    }

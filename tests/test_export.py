@@ -98,6 +98,43 @@ def test_export_trainer_checkpoint(tiny_era, tokenizer, tmp_path):
     assert "learning_rate: `0.001`" in (out / "README.md").read_text()
 
 
+def test_export_misr_folder_through_the_auto_classes(tiny_encoder_config, tokenizer, tmp_path):
+    from multimodal_sentiment import MisrConfig, MisrForSequenceClassification
+
+    torch.manual_seed(0)
+    config = MisrConfig(
+        encoder_config=tiny_encoder_config.to_dict(),
+        latent_size=8,
+        captioner=None,
+        special_token_ids=sorted(set(tokenizer.all_special_ids)),
+    )
+    misr = MisrForSequenceClassification(config).eval()
+    misr.save_pretrained(tmp_path / "misr")
+    tokenizer.save_pretrained(tmp_path / "misr")
+    out = export_checkpoint(tmp_path / "misr", tmp_path / "out")
+    assert _assert_hub_ready(out)["model_type"] == "misr-multimodal-sentiment"
+    batch = tokenizer([text for text, _ in PAIRS], padding=True, return_tensors="pt")  # text only: no visual input
+    loaded = AutoModelForSequenceClassification.from_pretrained(out).eval()
+    with torch.no_grad():
+        assert_logits_close(loaded(**batch).logits.tolist(), misr(**batch).logits.tolist(), atol=1e-6)
+    assert "MISR (Multimodal Invariant Sentiment Representation)" in (out / "README.md").read_text()
+
+    # A MISR that reads pixels ships its image processor, or the export says what to pass.
+    from transformers import ViTConfig, ViTImageProcessor
+
+    vit = ViTConfig(
+        image_size=32, patch_size=8, hidden_size=24, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37
+    )
+    pixels = MisrForSequenceClassification(MisrConfig(**{**config.to_dict(), "vision_config": vit.to_dict()}))
+    pixels.save_pretrained(tmp_path / "misr-vit")
+    tokenizer.save_pretrained(tmp_path / "misr-vit")
+    with pytest.raises(ExportError, match="--image-processor"):
+        export_checkpoint(tmp_path / "misr-vit", tmp_path / "out-vit")
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path / "processor")
+    out = export_checkpoint(tmp_path / "misr-vit", tmp_path / "out-vit", image_processor=str(tmp_path / "processor"))
+    assert (out / "preprocessor_config.json").is_file()
+
+
 def _external_state_dict(model, wrap: str, encoder_prefix: str) -> dict[str, torch.Tensor]:
     """The model's weights as a script outside this package would name them."""
     renamed = {}

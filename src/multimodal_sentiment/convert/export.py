@@ -16,7 +16,11 @@ renamed to OUTPUT_DIR at the very end. A failure halfway removes the temporary f
 no OUTPUT_DIR (and an existing OUTPUT_DIR untouched, unless `--overwrite` and the export succeeded).
 
 Models are built through `AutoConfig` / `AutoModelForSequenceClassification`, so any architecture
-this package registers (ERA, MISR) exports the same way.
+this package registers (ERA, MISR) exports the same way. The code files written are this
+package's current ones (an old checkpoint gets today's code, checked to load its weights exactly);
+a model_type the package does not know loads, with `--trust-remote-code`, with the source's own
+code, which is then the code exported. A process killed outright (SIGKILL, power loss) can leave
+the hidden `.OUTPUT_DIR.export-*` folder behind: delete it; OUTPUT_DIR itself is never half-written.
 """
 
 from __future__ import annotations
@@ -179,6 +183,22 @@ def _find_tokenizer(source: Path, tokenizer: str | None) -> str:
     )
 
 
+def _load_image_processor(source: Path, explicit: str | None, config: Any) -> Any:
+    """The image processor of a model that reads pixels (MISR with a vision encoder), else None."""
+    from transformers import AutoImageProcessor
+
+    if explicit:
+        return AutoImageProcessor.from_pretrained(explicit)
+    if source.is_dir() and (source / "preprocessor_config.json").is_file():
+        return AutoImageProcessor.from_pretrained(str(source))
+    if getattr(config, "vision_config", None) is not None:
+        raise ExportError(
+            "This model reads pixels (config.vision_config is set) but no image processor was found next to the source: "
+            "pass --image-processor (the vision encoder's folder or Hub id), or the pipeline will not load."
+        )
+    return None
+
+
 def _find_training_info(source: Path, explicit: str | None) -> Path | None:
     if explicit:
         return Path(explicit)
@@ -270,6 +290,7 @@ def export_checkpoint(
     *,
     config: str | Path | None = None,
     tokenizer: str | None = None,
+    image_processor: str | None = None,
     key_map: Sequence[tuple[str, str]] = (),
     drop: Sequence[str] = (),
     allow_missing: Sequence[str] = (),
@@ -312,6 +333,7 @@ def export_checkpoint(
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tokenizer_source)
+    processor = _load_image_processor(source, image_processor, model.config)
     if hasattr(model.config, "special_token_ids") and not model.config.special_token_ids:
         # Never select CLS/SEP/PAD: a config written by hand for a state dict may not say which they are.
         model.config.special_token_ids = sorted(set(tok.all_special_ids))
@@ -323,6 +345,8 @@ def export_checkpoint(
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.export-", dir=output.parent))
     try:
         _write_folder(staging, model, tok, pipeline_class)
+        if processor is not None:
+            processor.save_pretrained(str(staging))
         write_model_card(
             staging,
             repo_id=repo_id,
@@ -445,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("output_dir", help="folder to create (must not exist unless --overwrite)")
     parser.add_argument("--config", help="config.json (or folder) describing a plain state dict's architecture")
     parser.add_argument("--tokenizer", help="tokenizer folder or Hub id (default: the one saved with the source)")
+    parser.add_argument(
+        "--image-processor", help="image processor folder or Hub id, for models that read pixels (default: the source's)"
+    )
     parser.add_argument("--key-map", action="append", default=[], metavar="OLD=NEW", help="rename a key prefix (repeatable)")
     parser.add_argument("--drop", action="append", default=[], metavar="PATTERN", help="drop state-dict keys (fnmatch)")
     parser.add_argument(
@@ -473,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
             args.output_dir,
             config=args.config,
             tokenizer=args.tokenizer,
+            image_processor=args.image_processor,
             key_map=parse_key_map(args.key_map),
             drop=args.drop,
             allow_missing=args.allow_missing,

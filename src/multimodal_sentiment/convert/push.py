@@ -95,8 +95,6 @@ def push_folder(
             commit_message=commit_message or f"Upload {folder.name} with multimodal-sentiment push",
             delete_patterns=None if keep_remote_files else "*",
         )
-        if tag:
-            api.create_tag(repo_id, tag=tag, revision=commit.oid, tag_message=commit_message)
     except HfHubHTTPError as error:
         status = getattr(error.response, "status_code", None)
         if status in (401, 403):
@@ -104,9 +102,17 @@ def push_folder(
                 f"The Hub refused the push to {repo_id} ({status}): log in with `hf auth login`, set HF_TOKEN, or pass "
                 "--token with a token that has write access to this namespace."
             ) from None
-        if status == 409 and tag:
-            raise PushError(f"Tag {tag!r} already exists on {repo_id}: tags are pins, choose a new tag name.") from None
         raise PushError(f"Pushing to {repo_id} failed: {error}") from None
+    if tag:
+        try:
+            api.create_tag(repo_id, tag=tag, revision=commit.oid, tag_message=commit_message)
+        except HfHubHTTPError as error:
+            # The commit is already on the Hub: say so, the user only has to tag it.
+            reason = "it already exists (tags are pins: choose a new name)" if error.response.status_code == 409 else error
+            raise PushError(
+                f"Pushed commit {commit.oid} to {repo_id} ({branch}) but could not create tag {tag!r}: {reason}. "
+                f"Tag it with `hf repos tag create {repo_id} NEW_TAG --revision {commit.oid}`."
+            ) from None
     return PushResult(
         repo_id=getattr(repo_url, "repo_id", None) or repo_id,
         commit_sha=commit.oid,
@@ -129,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--revision", help="branch to push to (created from main if missing; default: main)")
     parser.add_argument("--tag", help="tag the new commit (a human-readable pin, e.g. v1.0)")
     parser.add_argument("--commit-message", help="commit message")
-    parser.add_argument("--private", action="store_true", default=None, help="create the repository as private")
+    parser.add_argument("--private", action="store_true", default=None, help="create the repository as private (no effect on an existing one)")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the token saved by `hf auth login`)")
     parser.add_argument("--keep-remote-files", action="store_true", help="do not delete remote files the folder lacks")
     return parser

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=VIEW_COLUMNS,
         help="views forming the description for retrieval; default: the model's image_views (caption for text-only models)",
     )
-    parser.add_argument("--tsne_max_points", type=int, default=2000)
+    parser.add_argument("--tsne_max_points", type=int, default=2000, help="t-SNE on a random sample of this size")
+    parser.add_argument("--tsne_max_iter", type=int, default=1000, help="t-SNE optimisation steps (at least 250)")
     parser.add_argument("--no_tsne", action="store_true", help="skip the t-SNE map (the slowest part on CPU)")
     parser.add_argument("--no_retrieval", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="t-SNE and sampling seed")
@@ -193,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         metrics = record["metrics"]
         print(f"{model_dir}: accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f} -> {folder}")
     if not args.no_tsne:
-        plot_tsne(panels, names, output_dir / "tsne.png", seed=args.seed, max_points=args.tsne_max_points)
+        plot_tsne(
+            panels,
+            names,
+            output_dir / "tsne.png",
+            seed=args.seed,
+            max_points=args.tsne_max_points,
+            max_iter=args.tsne_max_iter,
+        )
     print(f"Wrote {output_dir}")
     return 0

@@ -108,6 +108,7 @@ def plot_tsne(
     path: str | Path,
     seed: int = 0,
     max_points: int = 2000,
+    max_iter: int = 1000,
 ) -> Path:
     """One t-SNE panel per model (title, vectors, labels, silhouette), coloured by label."""
     import matplotlib
@@ -122,7 +123,9 @@ def plot_tsne(
         keep = np.sort(rng.permutation(len(vectors))[:max_points])
         points = vectors[keep]
         perplexity = float(min(30, max(2, (len(points) - 1) // 3)))
-        coords = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(points)
+        coords = TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=max_iter
+        ).fit_transform(points)
         for label_id, name in enumerate(label_names):
             mask = np.asarray(labels)[keep] == label_id
             axis.scatter(coords[mask, 0], coords[mask, 1], s=6, alpha=0.7, label=name)

@@ -144,11 +144,13 @@ def write_evaluation(
     **extra: Any,
 ) -> dict[str, Any]:
     """Metrics of one model on one split: `results.json` and `confusion_matrix.png` in `output_dir`."""
-    from .metrics import classification_metrics
+    from .metrics import HEADLINE_METRICS, classification_metrics
 
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    metrics = classification_metrics(predictions, references, label_names)
+    computed = classification_metrics(predictions, references, label_names)
+    # Exactly the schema's keys: the model-card generator renders what it finds.
+    metrics = {key: computed[key] for key in (*HEADLINE_METRICS, "per_class")}
     title = f"{Path(model).name} on {dataset}/{split}: acc {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f}"
     plot_confusion_matrix(predictions, references, label_names, output_dir / "confusion_matrix.png", title)
     record = results_record(

@@ -341,7 +341,7 @@ def training_sections(info: Mapping[str, Any] | None, log_history: Sequence[Mapp
         ]
         history_source = "the Trainer's `trainer_state.json`"
     else:
-        history_source = "the training-info file"
+        history_source = "the training record"
     history_rows = [h for h in history or [] if isinstance(h, Mapping)]
     if isinstance(history, Mapping):  # {"1": {...}, "2": {...}} keyed by epoch
         history_rows = [{"epoch": k, **v} for k, v in history.items() if isinstance(v, Mapping)]

@@ -181,16 +181,19 @@ class TransformersCaptioner(ImageToText):
                 }
             ]
             text = processor.apply_chat_template(message, add_generation_prompt=True)
-            # Left padding: every row must end where generation starts.
+            # Left padding: every row must end where generation starts. The template already
+            # holds the special tokens it wants (as apply_chat_template(tokenize=True) assumes).
             batch = processor(
                 images=[[image] for image in images],
                 text=[text] * len(images),
                 return_tensors="pt",
                 padding=True,
                 padding_side="left",
+                add_special_tokens=False,
             )
         elif prompt:
-            batch = processor(images=images, text=[prompt] * len(images), return_tensors="pt", padding=True)
+            # The same prefix for every image: equal lengths, nothing to pad.
+            batch = processor(images=images, text=[prompt] * len(images), return_tensors="pt")
         else:
             batch = processor(images=images, return_tensors="pt")
         batch = dict(batch)
@@ -203,8 +206,10 @@ class TransformersCaptioner(ImageToText):
                 if "attention_mask" in batch:
                     batch["attention_mask"] = batch["attention_mask"][:, :-1]
         accepted = inspect.signature(model.forward).parameters
+        if "token_type_ids" not in accepted:
+            batch.pop("token_type_ids", None)  # BERT-vocabulary processors add them; GIT's generate refuses them
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
-            batch = {k: v for k, v in batch.items() if k in accepted}  # e.g. GIT takes no token_type_ids
+            batch = {k: v for k, v in batch.items() if k in accepted}
         dtype = model.dtype
         return {
             k: (v.to(model.device, dtype=dtype) if v.is_floating_point() else v.to(model.device))

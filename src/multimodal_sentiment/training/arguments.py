@@ -41,7 +41,7 @@ class ModelArguments:
         },
     )
     tokenizer_name_or_path: str | None = field(default=None, metadata={"help": "default: the encoder's tokenizer"})
-    model_kind: str | None = field(default=None, metadata={"help": f"one of {MODEL_KINDS} (default era)"})
+    model_kind: str | None = field(default=None, metadata={"help": "default era", "choices": list(MODEL_KINDS)})
     token_top_k: int | None = field(default=None, metadata={"help": "ERA: tokens pooled; 0 = plain mean of all tokens"})
     token_gate: str | None = field(default=None, metadata={"help": "ERA: sigmoid, softmax or none"})
     uniformity_weight: float | None = field(
@@ -85,7 +85,7 @@ class DataArguments:
 
 @dataclass
 class RunArguments:
-    preset: str | None = field(default=None, metadata={"help": f"ablation preset: {', '.join(PRESETS)}"})
+    preset: str | None = field(default=None, metadata={"help": "ablation preset", "choices": list(PRESETS)})
     auto_resume: bool = field(default=True, metadata={"help": "resume from the last checkpoint in output_dir"})
     skip_finished: bool = field(
         default=True,

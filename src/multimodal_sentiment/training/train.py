@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = Path(training_args.output_dir)
     command = command_line("train", argv)
     if run_args.skip_finished and (output_dir / RESULTS_FILE).is_file():
-        print(f"{output_dir / RESULTS_FILE} exists: this run is finished (pass --skip_finished False to redo it).")
+        print(f"{output_dir / RESULTS_FILE} exists: this run is finished (pass --no_skip_finished to redo it).")
         return 0
 
     # Seed before the model exists: the head and selector are initialised in build_model.
@@ -132,18 +132,20 @@ def main(argv: list[str] | None = None) -> int:
         splits["eval"] = get_split(data, data_args.eval_split)
     if data_args.test_split:
         splits["test"] = get_split(data, data_args.test_split)
-    tokenized = {
-        name: tokenize_dataset(
-            ds,
-            tokenizer,
-            image_views=data_args.image_views,
-            max_length=data_args.max_length,
-            separator=data_args.view_separator,
-            mode=input_mode(model),
-            cache_dir=data_args.cache_dir,
-        )
-        for name, ds in splits.items()
-    }
+    # Under torchrun / accelerate the main process writes the tokenization cache, the others read it.
+    with training_args.main_process_first(desc="tokenization"):
+        tokenized = {
+            name: tokenize_dataset(
+                ds,
+                tokenizer,
+                image_views=data_args.image_views,
+                max_length=data_args.max_length,
+                separator=data_args.view_separator,
+                mode=input_mode(model),
+                cache_dir=data_args.cache_dir,
+            )
+            for name, ds in splits.items()
+        }
 
     record = TrainingRecordCallback(
         {
@@ -177,8 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     trainer.save_state()
 
     final: dict[str, Any] = {"resumed_from_checkpoint": checkpoint}
-    if "test" in tokenized and trainer.is_world_process_zero():
-        prediction = trainer.predict(tokenized["test"], metric_key_prefix="test")
+    # Every process takes part in predict (it gathers across processes); only the first writes.
+    prediction = trainer.predict(tokenized["test"], metric_key_prefix="test") if "test" in tokenized else None
+    if not trainer.is_world_process_zero():
+        return 0
+    if prediction is not None:
         results = write_evaluation(
             output_dir,
             predictions=prediction.predictions.reshape(-1),
@@ -193,10 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             preset=run_args.preset,
             wall_time_s=record.wall_time(),
         )
-        final["test_metrics"] = results["metrics"]
+        final["test_metrics"] = metrics = results["metrics"]
         print(
-            f"test accuracy {results['metrics']['accuracy']:.4f}, weighted F1 {results['metrics']['f1_weighted']:.4f} "
-            f"-> {output_dir / RESULTS_FILE}"
+            f"test accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f} -> {output_dir / RESULTS_FILE}"
         )
     record.write(training_args, trainer.state, final)
     return 0

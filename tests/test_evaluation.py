@@ -1,0 +1,224 @@
+"""Evaluation: the offline metric module against scikit-learn, retrieval precision@k on a
+hand-built case, the `evaluate` command's files, and the results report."""
+
+from __future__ import annotations
+
+import json
+
+import evaluate
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support, silhouette_score
+from test_data_loaders import write_mvsa
+
+from multimodal_sentiment import EraConfig, EraForSequenceClassification
+from multimodal_sentiment.cli import main as cli_main
+from multimodal_sentiment.data import load_dataset_by_name
+from multimodal_sentiment.evaluation.metrics import METRIC_PATH
+from multimodal_sentiment.evaluation.report import main as report_main
+from multimodal_sentiment.evaluation.representations import retrieval_precision_at_k, silhouette_by_label
+from multimodal_sentiment.evaluation.results import results_record
+from multimodal_sentiment.modeling.text_pairs import compose_description, encode_text_pairs
+
+# The results-JSON schema the model-card generator reads (test_training.py checks it too).
+RESULT_KEYS = {
+    "model",
+    "model_type",
+    "dataset",
+    "split",
+    "seed",
+    "num_examples",
+    "metrics",
+    "command",
+    "date",
+    "machine",
+    "versions",
+}
+METRIC_KEYS = {"accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "per_class"}
+
+
+# ---------------------------------------------------------------- metric module
+
+
+def test_metric_module_loads_offline_and_matches_sklearn():
+    metric = evaluate.load(str(METRIC_PATH))
+    rng = np.random.default_rng(0)
+    references, predictions = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    predictions[:5] = 0  # and no class is absent
+    result = metric.compute(predictions=predictions, references=references, label_names=["neg", "neu", "pos"])
+    assert result["accuracy"] == pytest.approx(accuracy_score(references, predictions))
+    for average in ("weighted", "macro"):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            references, predictions, average=average, zero_division=0
+        )
+        assert result[f"f1_{average}"] == pytest.approx(f1)
+        assert result[f"precision_{average}"] == pytest.approx(precision)
+        assert result[f"recall_{average}"] == pytest.approx(recall)
+    precision, recall, f1, support = precision_recall_fscore_support(references, predictions, zero_division=0)
+    for i, name in enumerate(["neg", "neu", "pos"]):
+        assert result["per_class"][name] == pytest.approx(
+            {"precision": precision[i], "recall": recall[i], "f1": f1[i], "support": int(support[i])}
+        )
+
+
+def test_metric_module_keeps_a_row_for_a_class_nobody_has():
+    result = evaluate.load(str(METRIC_PATH)).compute(predictions=[0, 0], references=[0, 1], label_names=["a", "b", "c"])
+    assert result["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert result["accuracy"] == 0.5
+
+
+# ---------------------------------------------------------------- representations
+
+
+def test_retrieval_precision_at_k_on_a_hand_built_case():
+    queries = np.array([[1.0, 0.0], [0.0, 1.0]])
+    keys = np.array([[1.0, 0.1], [0.9, 0.5], [0.0, 1.0], [0.2, 1.0]])
+    query_labels, key_labels = [0, 1], [0, 1, 1, 0]
+    # Cosine order for query 0: keys 0, 1, 3, 2 (labels 0 1 0 1); for query 1: keys 2, 3, 1, 0 (labels 1 0 1 0).
+    expected = {"p@1": 1.0, "p@2": 0.5, "p@3": 2 / 3, "p@10": 0.5}  # k=10 is capped at the 4 keys
+    assert retrieval_precision_at_k(queries, query_labels, keys, key_labels, [1, 2, 3, 10]) == pytest.approx(expected)
+    scaled = retrieval_precision_at_k(3 * queries, query_labels, 5 * keys, key_labels, [1, 2, 3, 10])
+    assert scaled == pytest.approx(expected)  # cosine: the vectors' lengths do not matter
+
+
+def test_silhouette_by_label():
+    vectors = np.random.default_rng(1).normal(size=(12, 5))
+    labels = [0, 1, 2] * 4
+    assert silhouette_by_label(vectors, labels) == pytest.approx(silhouette_score(vectors, labels, metric="cosine"))
+    assert silhouette_by_label(vectors, [1] * 12) is None
+
+
+# ---------------------------------------------------------------- the evaluate command
+
+
+@pytest.fixture
+def mvsa_dir(tmp_path):
+    # Test split: ids 10..15; id 15 has no caption.
+    return write_mvsa(tmp_path / "mvsa-multiple", sizes=(6, 3, 6))
+
+
+@pytest.fixture
+def text_only_dir(tiny_encoder_config, tokenizer, tmp_path):
+    """A tiny text-only model (no description, plain mean pooling)."""
+    torch.manual_seed(1)
+    config = EraConfig(
+        encoder_config=tiny_encoder_config.to_dict(),
+        token_top_k=0,
+        image_views=[],
+        captioner=None,
+        uniformity_weight=0.0,
+        special_token_ids=sorted(set(tokenizer.all_special_ids)),
+    )
+    folder = tmp_path / "tiny-text-only"
+    EraForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_evaluate_two_models_writes_results_plots_and_retrieval(
+    tmp_path, mvsa_dir, tiny_era_dir, text_only_dir, tiny_era, tokenizer
+):
+    out = tmp_path / "eval"
+    argv = ["evaluate", str(text_only_dir), str(tiny_era_dir), "--dataset", str(mvsa_dir), "--output_dir", str(out),
+            "--retrieval_k", "1", "3", "--tsne_max_iter", "250", "--cache_dir", str(tmp_path / "cache")]  # fmt: skip
+    assert cli_main(argv) == 0
+    assert (out / "tsne.png").stat().st_size > 0
+    era = json.loads((out / "tiny-era" / "results.json").read_text())
+    assert RESULT_KEYS <= set(era) and set(era["metrics"]) == METRIC_KEYS
+    assert (
+        era["dataset"] == "mvsa-multiple"
+        and era["split"] == "test"
+        and era["num_examples"] == 6
+        and era["seed"] is None
+    )
+    assert era["model_type"] == "era-multimodal-sentiment" and era["command"] == "multimodal-sentiment " + " ".join(
+        argv
+    )
+    assert (out / "tiny-era" / "confusion_matrix.png").stat().st_size > 0
+    assert (out / "tiny-text-only" / "confusion_matrix.png").stat().st_size > 0
+
+    # The metrics are those of the model on the shared (text, caption) encoding of the test rows.
+    test = load_dataset_by_name(mvsa_dir)["test"]
+    descriptions = [compose_description({"caption": c}, ["caption"]) for c in test["caption"]]
+    batch = encode_text_pairs(tokenizer, list(test["text"]), descriptions, 128, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        predicted = tiny_era(**batch).logits.argmax(-1).numpy()
+    assert era["metrics"]["accuracy"] == pytest.approx(float((predicted == np.asarray(test["label"])).mean()))
+
+    representations = era["representations"]
+    assert representations["silhouette_by_label"] is not None
+    retrieval = representations["retrieval"]
+    assert retrieval["views"] == ["caption"] and retrieval["num_queries"] == 5  # the row without a caption is left out
+    for direction in ("text_to_description", "description_to_text"):
+        assert set(retrieval[direction]) == {"p@1", "p@3"} and all(0 <= v <= 1 for v in retrieval[direction].values())
+    text_only = json.loads((out / "tiny-text-only" / "results.json").read_text())
+    assert text_only["representations"]["retrieval"]["views"] == ["caption"]  # text-only model: caption by default
+
+
+def test_evaluate_one_model_default_output_and_switches(tmp_path, mvsa_dir, tiny_era_dir):
+    argv = ["evaluate", str(tiny_era_dir), "--dataset", str(mvsa_dir), "--split", "dev", "--no_tsne", "--no_retrieval",
+            "--cache_dir", str(tmp_path / "cache")]  # fmt: skip
+    assert cli_main(argv) == 0
+    out = tiny_era_dir / "eval-mvsa-multiple-validation"
+    results = json.loads((out / "results.json").read_text())
+    assert (
+        results["split"] == "validation"
+        and results["num_examples"] == 3
+        and "retrieval" not in results["representations"]
+    )
+    assert not (out / "tsne.png").exists() and (out / "confusion_matrix.png").exists()
+
+
+def test_evaluate_refuses_a_model_with_other_labels(tmp_path, mvsa_dir, tiny_encoder_config, tokenizer):
+    config = EraConfig(encoder_config=tiny_encoder_config.to_dict(), id2label={0: "sad", 1: "glad"}, captioner=None)
+    folder = tmp_path / "two-labels"
+    EraForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    with pytest.raises(ValueError, match=r"model's labels \['sad', 'glad'\] do not match the dataset's"):
+        cli_main(["evaluate", str(folder), "--dataset", str(mvsa_dir), "--no_tsne", "--cache_dir", str(tmp_path / "c")])
+
+
+# ---------------------------------------------------------------- report
+
+
+def _record(preset: str, seed: int, accuracy: float, f1: float) -> dict:
+    metrics = {
+        "accuracy": accuracy,
+        "f1_weighted": f1,
+        "f1_macro": f1,
+        "precision_weighted": f1,
+        "recall_weighted": f1,
+        "per_class": {},
+    }
+    return results_record(model=f"runs/{preset}/seed{seed}", model_type="era-multimodal-sentiment", dataset="mvsa-multiple",
+                          split="test", seed=seed, metrics=metrics, num_examples=1700, preset=preset, wall_time_s=600.0,
+                          command=f"multimodal-sentiment train --preset {preset} --seed {seed}")  # fmt: skip
+
+
+def test_report_mean_std_anchors_and_commands(tmp_path):
+    runs = [
+        ("text-only", 1, 0.70, 0.67),
+        ("text-only", 2, 0.71, 0.68),
+        ("text-only", 3, 0.72, 0.69),
+        ("era-caption-ocr", 1, 0.73, 0.705),
+    ]
+    for preset, seed, accuracy, f1 in runs:
+        path = tmp_path / "runs" / preset / f"seed{seed}" / "results.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(_record(preset, seed, accuracy, f1)))
+    output = tmp_path / "results.md"
+    output.write_text("# Results\n\nProse before.\n")
+    assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "| text-only | 1, 2, 3 | 71.00 ± 1.00 | 68.00 ± 1.00 | 10.0 |" in text
+    assert "| era-caption-ocr | 1 | 73.00 | 70.50 | 10.0 |" in text
+    assert text.index("era-caption-ocr |") < text.index("text-only |")  # best weighted F1 first
+    assert "| CLMLF (Li et al., NAACL Findings 2022) (published) | – | 72.00 | 69.83 | – |" in text
+    assert "| MDSE (published) | – | 72.31 | 70.12 | – |" in text
+    assert "`multimodal-sentiment train --preset text-only --seed 2`" in text
+    # A second report replaces its block and keeps the rest of the page.
+    output.write_text(text + "\nProse after.\n")
+    assert report_main([str(tmp_path / "runs" / "text-only"), "--output", str(output)]) == 0
+    again = output.read_text()
+    assert "Prose after." in again and again.count("results:begin") == 1 and "era-caption-ocr" not in again
