@@ -15,6 +15,7 @@ from test_data_loaders import write_mvsa
 from multimodal_sentiment import EraConfig, EraForSequenceClassification
 from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.data import load_dataset_by_name
+from multimodal_sentiment.evaluation.evaluate import short_names
 from multimodal_sentiment.evaluation.metrics import METRIC_PATH
 from multimodal_sentiment.evaluation.report import main as report_main
 from multimodal_sentiment.evaluation.representations import retrieval_precision_at_k, silhouette_by_label
@@ -154,6 +155,11 @@ def test_evaluate_two_models_writes_results_plots_and_retrieval(
         assert set(retrieval[direction]) == {"p@1", "p@3"} and all(0 <= v <= 1 for v in retrieval[direction].values())
     text_only = json.loads((out / "tiny-text-only" / "results.json").read_text())
     assert text_only["representations"]["retrieval"]["views"] == ["caption"]  # text-only model: caption by default
+
+
+def test_short_names_are_distinct():
+    assert short_names(["runs/text-only/seed1", "runs/era/seed1"]) == ["text-only-seed1", "era-seed1"]
+    assert short_names(["a/x", "b/y"]) == ["x", "y"]
 
 
 def test_evaluate_one_model_default_output_and_switches(tmp_path, mvsa_dir, tiny_era_dir):

@@ -465,17 +465,20 @@ def test_ocr_view_joins_the_caption(tiny_era, tokenizer, monkeypatch):
 
 
 @pytest.mark.slow
-def test_real_rapidocr_reads_words_drawn_in_the_image(tiny_era, tokenizer):
+def test_real_minilm_model_and_rapidocr_read_words_drawn_in_the_image(minilm_path, tokenizer):
     pytest.importorskip("rapidocr_onnxruntime")
     from PIL import ImageDraw, ImageFont
 
+    from multimodal_sentiment import EraForSequenceClassification
+
     image = Image.new("RGB", (520, 140), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((20, 40), "HAPPY  FRIDAY", fill="black", font=ImageFont.load_default(size=48))
-    classifier = in_process(tiny_era, tokenizer, captioner=colour_captioner, image_views=["caption", "ocr"])
-    result = classifier({"image": image})
+    ImageDraw.Draw(image).text((20, 40), "HAPPY  FRIDAY", fill="black", font=ImageFont.load_default(size=48))
+    model = EraForSequenceClassification.from_encoder(str(minilm_path), tokenizer=tokenizer, token_top_k=8).eval()
+    classifier = in_process(model, tokenizer, captioner=colour_captioner, image_views=["caption", "ocr"])
+    result = classifier({"text": "weekend mood", "image": image}, return_evidence=True)
     assert result["description_views"] == ["caption", "ocr"]
     assert "HAPPY" in result["image_description"].upper() and "FRIDAY" in result["image_description"].upper()
+    assert {item["modality"] for item in result["evidence"]} <= {"text", "description"}
 
 
 # ---------------------------------------------------------------- evidence and modalities
@@ -663,7 +666,7 @@ def test_in_process_registration_and_default_checkpoint(tiny_era, tokenizer):
     assert isinstance(in_process(tiny_era, tokenizer), MultimodalSentimentPipeline)
 
 
-def _assert_carries_the_pipeline(folder: Path) -> None:
+def assert_carries_the_pipeline(folder: Path) -> None:
     for name in ("pipeline_multimodal_sentiment.py", "image_inputs.py", "image_to_text.py", "text_pairs.py"):
         assert (folder / name).is_file(), name
     custom = json.loads((folder / "config.json").read_text())["custom_pipelines"]
@@ -672,9 +675,9 @@ def _assert_carries_the_pipeline(folder: Path) -> None:
 
 
 def test_save_pretrained_and_pipeline_save_carry_the_pipeline(tiny_era, tiny_era_dir, tokenizer, tmp_path):
-    _assert_carries_the_pipeline(tiny_era_dir)  # model.save_pretrained
+    assert_carries_the_pipeline(tiny_era_dir)  # model.save_pretrained
     in_process(tiny_era, tokenizer).save_pretrained(tmp_path / "from-pipeline")
-    _assert_carries_the_pipeline(tmp_path / "from-pipeline")
+    assert_carries_the_pipeline(tmp_path / "from-pipeline")
     classifier = pipeline(model=str(tmp_path / "from-pipeline"), trust_remote_code=True, device="cpu")
     assert classifier({"text": "ok"})["label"] in tiny_era.config.label2id
 
@@ -696,7 +699,7 @@ def test_trainer_checkpoint_is_a_working_pipeline(tiny_era, tokenizer, tmp_path)
     )
     Trainer(model=tiny_era.train(), args=args, train_dataset=train).train()
     checkpoint = tmp_path / "run" / "checkpoint-1"
-    _assert_carries_the_pipeline(checkpoint)
+    assert_carries_the_pipeline(checkpoint)
     tokenizer.save_pretrained(checkpoint)  # Trainer saves it when given a processing_class
     classifier = pipeline(model=str(checkpoint), trust_remote_code=True, device="cpu", captioner=colour_captioner)
     result = classifier({"text": "great", "image": BLUE})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from PIL import Image
-from test_pipeline import BLUE, RED, colour_captioner, from_folder, in_process
+from test_pipeline import BLUE, RED, assert_carries_the_pipeline, colour_captioner, from_folder, in_process
 from transformers import ViTConfig, ViTImageProcessor
 
 from multimodal_sentiment import MisrConfig, MisrForSequenceClassification
@@ -124,7 +124,9 @@ def test_saved_misr_checkpoints_load_with_their_image_processor(misr, misr_vit, 
         tokenizer.save_pretrained(folder)
         if name == "pixels":
             vit_processor.save_pretrained(folder)
+        assert_carries_the_pipeline(folder)
         classifier = from_folder(folder, captioner=colour_captioner)
+        assert type(classifier).__module__.startswith("transformers_modules.")  # the checkpoint's own copy
         result = classifier({"text": "hello", "image": Image.new("RGB", (12, 12), "red")})
         assert result["label"] in model.config.label2id
         assert result["image_description"] == ("red" if name == "description" else None)

@@ -93,6 +93,7 @@ def test_presets_fill_only_what_was_not_given(capsys):
         and model_args.token_top_k is None
     )
     assert parse("--image_views", "none")[1].image_views == []
+    assert parse("--class_names", "sad", "glad")[1].class_names == ["sad", "glad"]
     assert parse("--preset", "misr")[0].model_kind == "misr"
     assert set(PRESETS) == {"text-only", "era-caption", "era-caption-ocr", "era-no-topk", "era-no-uniformity", "misr"}
     with pytest.raises(SystemExit):

@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset_format", default=None, help="force a format: mvsa, msed, twitter, tumemo, table")
     parser.add_argument("--data_dir", default=None, help="where named datasets live")
     parser.add_argument("--label_column", default=None, help="evaluate another label column, e.g. MSED's emotion")
+    parser.add_argument(
+        "--label_names", nargs="+", default=None, help="your own table's names of label codes 0, 1, ..."
+    )
     parser.add_argument("--split", default="test", help="train, validation (or dev), test")
     parser.add_argument("--output_dir", default=None, help="default: <first model>/eval-<dataset>-<split>")
     parser.add_argument("--batch_size", type=int, default=64)
@@ -59,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def short_names(model_dirs: Sequence[str]) -> list[str]:
+    """Distinct names for model folders: as many trailing path parts as it takes
+    (runs/text-only/seed1 and runs/era/seed1 -> text-only-seed1, era-seed1)."""
+    parts = [Path(d).resolve().parts for d in model_dirs]
+    for depth in range(1, max(map(len, parts)) + 1):
+        names = ["-".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [f"model{i}" for i in range(len(model_dirs))]  # the same folder given twice
+
+
 def _label_ids_for_model(dataset: Any, model_config: Any) -> np.ndarray:
     """The dataset's labels as the model's class ids, matched by name (orders may differ)."""
     data_names = dataset.features["label"].names
@@ -78,8 +92,8 @@ def evaluate_model(
     output_dir: Path,
     args: argparse.Namespace,
     command: str,
-) -> tuple[dict[str, Any], np.ndarray, np.ndarray, list[str]]:
-    """Evaluate one saved model; return its record, pooled vectors, labels (model ids), label names."""
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Evaluate one saved model; return its results record and its pooled vectors (row order)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -131,7 +145,7 @@ def evaluate_model(
         preset=training.get("preset"),
         representations=representations,
     )
-    return record, pooled, labels, label_names
+    return record, pooled
 
 
 def cross_modal_retrieval(
@@ -178,18 +192,21 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir,
         label_column=args.label_column,
         limit=args.limit,
+        **({"label_names": args.class_names} if args.class_names else {}),
     )
     dataset = get_split(data, args.split)
     split = canonical_split(args.split)
     output_dir = Path(args.output_dir or Path(args.model_dirs[0]) / f"eval-{dataset_name}-{split}")
     command = command_line("evaluate", argv)
-    panels, names = [], []
-    for model_dir in args.model_dirs:
-        folder = output_dir if len(args.model_dirs) == 1 else output_dir / Path(model_dir).name
-        record, pooled, labels, names = evaluate_model(
+    # Plots colour by the dataset's label ids, so every panel shares one legend whatever each
+    # model's label order (the silhouette does not depend on how labels are numbered).
+    panels, labels, names = [], np.asarray(dataset["label"]), dataset.features["label"].names
+    for model_dir, name in zip(args.model_dirs, short_names(args.model_dirs), strict=True):
+        folder = output_dir if len(args.model_dirs) == 1 else output_dir / name
+        record, pooled = evaluate_model(
             model_dir, dataset, dataset_name=dataset_name, split=split, output_dir=folder, args=args, command=command
         )
-        title = f"{Path(model_dir).name} ({record.get('preset') or record['model_type']})"
+        title = f"{name} ({record.get('preset') or record['model_type']})"
         panels.append((title, pooled, labels, record["representations"]["silhouette_by_label"]))
         metrics = record["metrics"]
         print(f"{model_dir}: accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f} -> {folder}")

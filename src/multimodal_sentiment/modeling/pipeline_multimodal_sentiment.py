@@ -42,6 +42,7 @@ from .image_to_text import (
     OCR_VIEW,
     DescriptionCache,
     ImageDescriber,
+    ImageToText,
     OcrReader,
     build_captioner,
 )
@@ -275,7 +276,7 @@ class MultimodalSentimentPipeline(Pipeline):
                 )
             return self._describer
 
-    def _make_captioner(self):
+    def _make_captioner(self) -> ImageToText:
         if self.captioner_spec is None:
             raise ValueError(
                 "This model's config names no captioner (config.captioner is None): pass "

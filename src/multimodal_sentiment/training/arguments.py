@@ -70,6 +70,10 @@ class DataArguments:
     label_column: str | None = field(
         default=None, metadata={"help": "train on another label column, e.g. MSED's emotion"}
     )
+    class_names: list[str] | None = field(
+        default=None,
+        metadata={"help": "your own table's names of integer label codes 0, 1, ... (CSV / JSON lines)", "nargs": "+"},
+    )
     image_views: list[str] | None = field(
         default=None,
         metadata={"help": "views forming the description, in order: caption ocr; 'none' = text only", "nargs": "+"},

@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=data_args.data_dir,
         label_column=data_args.label_column,
         limit=data_args.limit,
+        **({"label_names": data_args.class_names} if data_args.class_names else {}),
     )
     train_set = get_split(data, data_args.train_split)
     label_names = list(train_set.features["label"].names)
