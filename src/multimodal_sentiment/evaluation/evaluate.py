@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data_dir", default=None, help="where named datasets live")
     parser.add_argument("--label_column", default=None, help="evaluate another label column, e.g. MSED's emotion")
     parser.add_argument(
-        "--label_names", nargs="+", default=None, help="your own table's names of label codes 0, 1, ..."
+        "--class_names", nargs="+", default=None, help="your own table's names of label codes 0, 1, ..."
     )
     parser.add_argument("--split", default="test", help="train, validation (or dev), test")
     parser.add_argument("--output_dir", default=None, help="default: <first model>/eval-<dataset>-<split>")

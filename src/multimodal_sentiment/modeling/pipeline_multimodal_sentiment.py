@@ -158,6 +158,10 @@ class MultimodalSentimentPipeline(Pipeline):
                 "The multimodal-sentiment pipeline needs the classifier's tokenizer (save it with the model)."
             )
         config = self.model.config
+        if getattr(config, "encoder_weights_in_checkpoint", True) is False:
+            # A compact checkpoint (selector + head only): fetch its frozen encoder, from an
+            # installed offline copy when there is one, else from the Hub.
+            self.model.base_model.load_encoder_weights()
         self.is_misr = getattr(config, "model_type", None) == MISR_MODEL_TYPE
         # MISR with a vision encoder reads pixels; without one its visual modality is the description.
         self.uses_pixels = self.is_misr and getattr(config, "vision_config", None) is not None
