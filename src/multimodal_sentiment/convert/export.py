@@ -15,6 +15,11 @@ The export is atomic: everything is written into a hidden temporary sibling fold
 renamed to OUTPUT_DIR at the very end. A failure halfway removes the temporary folder and leaves
 no OUTPUT_DIR (and an existing OUTPUT_DIR untouched, unless `--overwrite` and the export succeeded).
 
+`--compact` (ERA with a frozen encoder, e.g. the `era-compact` training preset) stores only the
+token selector and classifier head: the config names the encoder (`encoder_name_or_path`, a Hub
+id) and `encoder_weights_in_checkpoint=False`, and the pipeline / `load_encoder_weights()` fetch
+it at load time. The export first checks that the encoder is bit-identical to that pretrained one.
+
 Models are built through `AutoConfig` / `AutoModelForSequenceClassification`, so any architecture
 this package registers (ERA, MISR) exports the same way. The code files written are this
 package's current ones (an old checkpoint gets today's code, checked to load its weights exactly);
@@ -138,6 +143,10 @@ def _load_from_folder(source: Path, trust_remote_code: bool, allow_missing: Sequ
         raise
     import fnmatch
 
+    if getattr(model.config, "encoder_weights_in_checkpoint", True) is False:
+        # A compact source: its encoder is not stored, it is the pretrained one the config names.
+        model.base_model.load_encoder_weights()
+        allow_missing = [*allow_missing, _encoder_prefix(model) + "*"]
     missing = [k for k in info.get("missing_keys", []) if not any(fnmatch.fnmatchcase(k, p) for p in allow_missing)]
     if missing:
         raise ExportError(
@@ -304,6 +313,7 @@ def export_checkpoint(
     captioner_license: str | None = None,
     trust_remote_code: bool = False,
     overwrite: bool = False,
+    compact: bool = False,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Export SOURCE to OUTPUT_DIR (see the module docstring); returns OUTPUT_DIR.
@@ -337,6 +347,7 @@ def export_checkpoint(
     if hasattr(model.config, "special_token_ids") and not model.config.special_token_ids:
         # Never select CLS/SEP/PAD: a config written by hand for a state dict may not say which they are.
         model.config.special_token_ids = sorted(set(tok.all_special_ids))
+    skip_prefix = _make_compact(model, log) if compact else None
     pipeline_class = _add_custom_pipeline(model)
     if pipeline_class is None:
         log(f"export: WARNING no '{TASK}' pipeline is registered; pipeline(model=...) will not work on this folder.")
@@ -344,7 +355,7 @@ def export_checkpoint(
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.export-", dir=output.parent))
     try:
-        _write_folder(staging, model, tok, pipeline_class)
+        _write_folder(staging, model, tok, pipeline_class, skip_prefix)
         if processor is not None:
             processor.save_pretrained(str(staging))
         write_model_card(
@@ -400,10 +411,40 @@ def _build_model(
     return model.eval()
 
 
-def _write_folder(folder: Path, model: Any, tokenizer: Any, pipeline_class: type | None) -> None:
+def _encoder_prefix(model: Any) -> str:
+    return f"{model.base_model_prefix}.encoder."
+
+
+def _make_compact(model: Any, log: Callable[[str], None]) -> str:
+    """Mark an ERA model compact after checking its encoder equals the pretrained one it names;
+    returns the state-dict prefix of the encoder weights to leave out."""
+    source = getattr(model.config, "encoder_name_or_path", None)
+    if not hasattr(model.config, "encoder_weights_in_checkpoint") or not source:
+        raise ExportError("--compact needs an ERA model whose config names its pretrained encoder (encoder_name_or_path).")
+    from transformers import AutoModel
+
+    from ..modeling.modeling_era import resolve_encoder_source
+
+    pretrained = AutoModel.from_pretrained(resolve_encoder_source(source)).state_dict()
+    encoder_state = model.base_model.encoder.state_dict()
+    changed = [k for k, v in encoder_state.items() if k in pretrained and not torch.equal(v, pretrained[k])]
+    if changed:
+        raise ExportError(
+            f"--compact: the encoder differs from the pretrained {source} ({len(changed)} tensors, e.g. {changed[:3]}); "
+            "only a frozen encoder can be left out. Train with --freeze_encoder (preset era-compact) or export in full."
+        )
+    model.config.encoder_weights_in_checkpoint = False
+    log(f"export: compact: encoder {source} left out (unchanged from the pretrained weights)")
+    return _encoder_prefix(model)
+
+
+def _write_folder(
+    folder: Path, model: Any, tokenizer: Any, pipeline_class: type | None, skip_prefix: str | None = None
+) -> None:
     from transformers.dynamic_module_utils import custom_object_save
 
-    model.save_pretrained(str(folder))
+    state = None if skip_prefix is None else {k: v for k, v in model.state_dict().items() if not k.startswith(skip_prefix)}
+    model.save_pretrained(str(folder), state_dict=state)
     tokenizer.save_pretrained(str(folder))
     if pipeline_class is not None:
         # save_pretrained copies the model's code, not the pipeline's (hf-remote-code.md, "Trap").
@@ -487,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--captioner-license", help="licence of the configured captioner, when not known to the card generator")
     parser.add_argument("--trust-remote-code", action="store_true", help="run the source folder's own .py files to load it")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT_DIR if it exists (only after a successful export)")
+    parser.add_argument(
+        "--compact", action="store_true", help="ERA with a frozen encoder: store only selector + head (the encoder is fetched at load)"
+    )
     return parser
 
 
@@ -514,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
             captioner_license=args.captioner_license,
             trust_remote_code=args.trust_remote_code,
             overwrite=args.overwrite,
+            compact=args.compact,
         )
     except (ExportError, KeyMappingError, ResultsFileError, FileNotFoundError) as error:
         print(f"multimodal-sentiment export: {error}", file=sys.stderr)

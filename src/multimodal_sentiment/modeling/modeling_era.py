@@ -131,6 +131,10 @@ class EraModel(EraPreTrainedModel):
             gate=config.token_gate,
             scorer_hidden_size=config.selector_hidden_size,
         )
+        if not config.encoder_weights_in_checkpoint:
+            # A compact checkpoint stores no encoder: `load_encoder_weights()` (the pipeline calls
+            # it) fetches the pretrained one, so its absence from the file is expected.
+            self._keys_to_ignore_on_load_missing = [r"(^|\.)encoder\."]
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
