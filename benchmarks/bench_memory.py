@@ -52,7 +52,10 @@ def prepare(workdir: Path, tiny: bool) -> dict:
     return {
         "era": str(save_era(era, tokenizer, workdir)),
         "captioner": str(save_blip(blip, processor, workdir)),
-        "parameters": {"era": sum(p.numel() for p in era.parameters()), "captioner": sum(p.numel() for p in blip.parameters())},
+        "parameters": {
+            "era": sum(p.numel() for p in era.parameters()),
+            "captioner": sum(p.numel() for p in blip.parameters()),
+        },
         "encoder_described": encoder_described,
         "captioner_described": captioner_described,
     }
@@ -143,6 +146,10 @@ def main(argv: list[str] | None = None) -> dict:
         launcher_rss = _proc_status_mib("VmRSS")
         report = _run_json("--child", str(spec_file))
 
+    if args.threads:  # the machine record names the measured process's thread count
+        import torch
+
+        torch.set_num_threads(args.threads)
     stages = report["stages"]
     peak = stages[-1]["peak_rss_mib"]
     n_params = prepared["parameters"]

@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     # Same predictions both ways (a benchmark of a wrong pipeline would be worthless).
     bare_probs = torch.cat(bare()).softmax(-1)
-    pipe_probs = torch.tensor([[out["scores"][model.config.id2label[i]] for i in range(len(out["scores"]))] for out in run_pipeline()])
+    pipe_probs = torch.tensor(
+        [[out["scores"][model.config.id2label[i]] for i in range(len(out["scores"]))] for out in run_pipeline()]
+    )
     agreement = {
         "same_label_fraction": float((bare_probs.argmax(-1) == pipe_probs.argmax(-1)).float().mean()),
         "max_abs_probability_difference": float((bare_probs - pipe_probs).abs().max()),

@@ -46,7 +46,9 @@ def plot(points: list[dict], path: Path, title: str) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for seq_len in seq_lens:
         row = sorted((p for p in points if p["seq_len"] == seq_len), key=lambda p: p["batch_size"])
-        left.plot([p["batch_size"] for p in row], [p["samples_per_s"] for p in row], marker="o", label=f"{seq_len} tokens")
+        left.plot(
+            [p["batch_size"] for p in row], [p["samples_per_s"] for p in row], marker="o", label=f"{seq_len} tokens"
+        )
     left.set_xscale("log", base=2)
     left.set_xticks(batch_sizes, [str(b) for b in batch_sizes])
     left.set_yscale("log")
@@ -57,7 +59,9 @@ def plot(points: list[dict], path: Path, title: str) -> None:
     left.grid(True, which="both", alpha=0.3)
     for batch_size in batch_sizes:
         row = sorted((p for p in points if p["batch_size"] == batch_size), key=lambda p: p["seq_len"])
-        right.plot([p["seq_len"] for p in row], [p["tokens_per_s"] for p in row], marker="o", label=f"batch {batch_size}")
+        right.plot(
+            [p["seq_len"] for p in row], [p["tokens_per_s"] for p in row], marker="o", label=f"batch {batch_size}"
+        )
     right.set_xscale("log", base=2)
     right.set_xticks(seq_lens, [str(n) for n in seq_lens])
     right.set_xlabel("sequence length (tokens)")
@@ -123,6 +127,19 @@ def main(argv: list[str] | None = None) -> dict:
         if p["batch_size"] == max(batch_sizes)
     ]
 
+    notes = [
+        f"Highest throughput: {best['tokens_per_s']:,.0f} tokens/s at batch {best['batch_size']}, {best['seq_len']} tokens."
+    ]
+    for seq_len in seq_lens:
+        row = [p for p in points if p["seq_len"] == seq_len]
+        top = max(p["samples_per_s"] for p in row)
+        enough = min(p["batch_size"] for p in row if p["samples_per_s"] >= 0.9 * top)
+        notes.append(
+            f"{seq_len} tokens: batch {enough} already reaches 90% of the best posts/s ({top:,.1f} posts/s); "
+            f"batch {max(batch_sizes)} gives {row[-1]['samples_per_s'] / row[0]['samples_per_s']:.2f}x batch "
+            f"{min(batch_sizes)}."
+        )
+
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / "scaling.png"
@@ -145,6 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
         + ", ".join(f"{s['speedup_vs_smallest_batch']:.2f}x at {s['seq_len']} tokens" for s in speedup),
         best_point=best,
         largest_batch_speedup=speedup,
+        notes=notes,
         table={
             "columns": ["batch", "tokens", "median (s)", "posts/s", "tokens/s"],
             "rows": [

@@ -35,6 +35,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+_RUN = {"load_at_start": None}  # set by parse(), when a benchmark starts
 
 
 # --------------------------------------------------------------------------- arguments, output
@@ -56,9 +57,12 @@ def add_new_tokens_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None, apply_threads: bool = True) -> argparse.Namespace:
+def parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, apply_threads: bool = True
+) -> argparse.Namespace:
     """Parse the arguments, fill size defaults, and apply `--threads` (imports torch) unless told not to."""
     args = parser.parse_args(argv)
+    _RUN["load_at_start"] = _load_average()
     if getattr(args, "new_tokens", 0) is None:
         args.new_tokens = 4 if args.tiny else 20
     if args.threads and apply_threads:
@@ -148,7 +152,8 @@ def machine_info() -> dict[str, Any]:
         "usable_cores": usable,
         "torch_threads": torch.get_num_threads(),
         "memory_gib": mem_gib,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "load_average_at_start": _RUN["load_at_start"] or _load_average(),
+        "load_average_at_end": _load_average(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "os": platform.platform(),
         "python": platform.python_version(),
@@ -157,6 +162,10 @@ def machine_info() -> dict[str, Any]:
         "git_commit": _git("rev-parse", "--short", "HEAD"),
         "git_dirty": bool(_git("status", "--porcelain")),
     }
+
+
+def _load_average() -> list[float] | None:
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 def _git(*args: str) -> str | None:
@@ -337,7 +346,9 @@ def load_images(n: int, size: tuple[int, int] = (612, 408), seed: int = 0) -> tu
     from PIL import Image
 
     folder = SHARED_DATA / "msed" / "dev" / "images"
-    files = sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0) if folder.is_dir() else []
+    files = (
+        sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0) if folder.is_dir() else []
+    )
     if len(files) >= n:
         images = []
         for path in files[:n]:
@@ -353,7 +364,9 @@ def image_files(n: int, workdir: Path, seed: int = 0) -> tuple[list[Path], str]:
     """`n` distinct image files (what users pass): MSED dev photos when present, else
     random-noise JPEGs written to `workdir`."""
     folder = SHARED_DATA / "msed" / "dev" / "images"
-    files = sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0) if folder.is_dir() else []
+    files = (
+        sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0) if folder.is_dir() else []
+    )
     if len(files) >= n:
         return files[:n], "MSED dev photos (612x408 JPEG files), ../shared/data"
     images, source = load_images(n, seed=seed)

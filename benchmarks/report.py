@@ -1,6 +1,6 @@
 """Render BENCHMARKS.md from the JSON results in benchmarks/results/ (no figure typed by hand).
 
-    python benchmarks/report.py [--results-dir benchmarks/results] [--output BENCHMARKS.md]
+python benchmarks/report.py [--results-dir benchmarks/results] [--output BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def table(columns: list[str], rows: list[list[Any]]) -> list[str]:
 def goal_text(goal: dict[str, Any]) -> str:
     unit = goal.get("unit", "")
     verdict = "**met**" if goal["met"] else "**MISSED**"
-    return f"{goal['metric']} = **{fmt(goal['value'])}{unit}** (goal {goal['op']} {fmt(goal['target'])}{unit}): {verdict}"
+    return (
+        f"{goal['metric']} = **{fmt(goal['value'])}{unit}** (goal {goal['op']} {fmt(goal['target'])}{unit}): {verdict}"
+    )
 
 
 def profile_block(record: dict[str, Any]) -> list[str]:
@@ -83,10 +85,14 @@ def section(record: dict[str, Any], output_dir: Path, results_dir: Path) -> list
         f"- command: `{record['command']}`",
         f"- date (UTC): {record['date']}; machine: {record['machine']['cpu_model']}, "
         f"{record['machine']['usable_cores']} cores, torch threads {record['machine']['torch_threads']}, "
-        f"load average at start {record['machine'].get('load_average_at_start')}; "
+        f"load average (1, 5, 15 min) at start {record['machine'].get('load_average_at_start')}, at end "
+        f"{record['machine'].get('load_average_at_end')}; "
         f"commit {record['machine'].get('git_commit')}{' + uncommitted changes' if record['machine'].get('git_dirty') else ''}",
-        f"- timed rounds: {record['repeats']} (after {record['warmup']} warm-up); cases interleaved within each round",
     ]
+    if record.get("times"):
+        lines.append(
+            f"- timed rounds: {record['repeats']} (after {record['warmup']} warm-up); cases interleaved within each round"
+        )
     for key, value in (record.get("setup") or {}).items():
         if isinstance(value, dict):
             value = ", ".join(f"{k} {fmt(v)}" for k, v in value.items())
@@ -161,7 +167,8 @@ def render(results_dir: Path, output: Path) -> str:
         )
     lines += ["## Summary", ""]
     lines += table(["benchmark", "goal", "measured", "verdict", "date"], summary)
-    machines = {json.dumps({k: records[n]["machine"].get(k) for k, _ in MACHINE_FIELDS}, sort_keys=True) for n in names}
+    same_machine = [k for k, _ in MACHINE_FIELDS if k != "torch_threads"]
+    machines = {json.dumps({k: records[n]["machine"].get(k) for k in same_machine}, sort_keys=True) for n in names}
     first = records[names[0]]["machine"]
     lines += ["## Machine", ""]
     if len(machines) > 1:
@@ -172,6 +179,16 @@ def render(results_dir: Path, output: Path) -> str:
         "Ratios are paired per round for this reason.",
         "",
     ]
+    threads = sorted({records[n]["machine"]["torch_threads"] for n in names})
+    cores = first.get("usable_cores") or first.get("logical_cores")
+    if cores and max(threads) < cores:
+        lines += [
+            f"The runs used {', '.join(map(str, threads))} torch thread(s) on {cores} cores (`--threads`): with "
+            "other jobs on the same cores, a multi-threaded run stalls whenever one of its threads is descheduled, "
+            "and its per-round ratios swing far more than a single-threaded run's. Ratios, not absolute times, are "
+            "the result; on an idle machine run the commands without `--threads`.",
+            "",
+        ]
     lines += ["## Reproduce", "", "From the repository root, with the `offline` extra installed:", "", "```bash"]
     lines += [records[name]["command"] for name in names]
     lines += ["python benchmarks/report.py  # renders this file from benchmarks/results/*.json", "```", ""]

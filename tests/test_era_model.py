@@ -28,7 +28,8 @@ def test_config_defaults_and_roundtrip(tmp_path):
     assert config.model_type == "era-multimodal-sentiment"
     assert config.encoder_config.model_type == "roberta"
     assert config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
-    assert config.auto_map["AutoModel"] == "modeling_era.EraModel"
+    assert config.to_dict()["auto_map"]["AutoModel"] == "modeling_era.EraModel"
+    assert "multimodal-sentiment" in config.to_dict()["custom_pipelines"]
     config.token_top_k = 5
     config.save_pretrained(tmp_path)
     loaded = AutoConfig.from_pretrained(tmp_path)
@@ -118,7 +119,7 @@ def test_batch_padding_does_not_change_results(tiny_era, tokenizer):
     texts = ["what a lovely sunny day", "terrible service and cold food, never again at all"]
     alone = [tiny_era(**_pairs(tokenizer, [t])).logits[0] for t in texts]
     together = tiny_era(**_pairs(tokenizer, texts)).logits
-    for single, batched in zip(alone, together):
+    for single, batched in zip(alone, together, strict=True):
         assert torch.allclose(single, batched, atol=1e-5)
 
 

@@ -91,12 +91,12 @@ def test_config_defaults_and_roundtrip(tmp_path):
     assert config.environments == ["joint", "text", "visual"]
     assert (config.invariance_type, config.env_loss, config.share_text_encoder) == ("irm", "mean", True)
     assert config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
-    assert config.auto_map == {
+    assert config.to_dict()["auto_map"] == {
         "AutoConfig": "configuration_misr.MisrConfig",
         "AutoModel": "modeling_misr.MisrModel",
         "AutoModelForSequenceClassification": "modeling_misr.MisrForSequenceClassification",
     }
-    pipeline_entry = config.custom_pipelines["multimodal-sentiment"]
+    pipeline_entry = config.to_dict()["custom_pipelines"]["multimodal-sentiment"]
     assert pipeline_entry["impl"] == "pipeline_multimodal_sentiment.MultimodalSentimentPipeline"
     assert pipeline_entry["pt"] == ["AutoModelForSequenceClassification"]
     with_vision = MisrConfig(vision_config=_tiny_vit().to_dict(), invariance_type="rex", latent_size=16)

@@ -7,6 +7,7 @@ standard library, and reaches its siblings with ``from .x import y``.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
@@ -137,11 +138,19 @@ class EraConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         if self.image_views is None:
             self.image_views = ["caption"]
-        if getattr(self, "auto_map", None) is None:
-            self.auto_map = dict(ERA_AUTO_MAP)
-        if getattr(self, "custom_pipelines", None) is None:
-            self.custom_pipelines = copy.deepcopy(CUSTOM_PIPELINES)
         self.validate_era()
+
+
+    def to_dict(self) -> dict[str, Any]:
+        # Every saved config names its code (auto_map, both Auto model classes) and its pipeline
+        # (custom_pipelines), so the checkpoint runs with trust_remote_code=True where this package
+        # is not installed. Added when serialising, not in __init__: a config loaded from a folder
+        # without code files (the embedded default) must keep resolving to the in-process classes.
+        output = super().to_dict()
+        output["auto_map"] = {**ERA_AUTO_MAP, **(output.get("auto_map") or {})}
+        if not output.get("custom_pipelines"):
+            output["custom_pipelines"] = copy.deepcopy(CUSTOM_PIPELINES)
+        return output
 
     def validate_era(self) -> None:
         """Raise a `ValueError` that names the bad field and the allowed values."""

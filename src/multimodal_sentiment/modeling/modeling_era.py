@@ -87,7 +87,7 @@ class EraPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
 
     @classmethod
-    def from_encoder(cls, encoder_name_or_path: str, tokenizer: Any = None, **config_kwargs: Any) -> "EraPreTrainedModel":
+    def from_encoder(cls, encoder_name_or_path: str, tokenizer: Any = None, **config_kwargs: Any) -> EraPreTrainedModel:
         """Build an ERA model around pretrained encoder weights.
 
         Args:
