@@ -22,7 +22,7 @@ run() {  # run PRESET SEED [extra args...]
 }
 
 # The embedded default: frozen MiniLM, only selector + head train (fast; lr for a head).
-run era-compact 1 --learning_rate 1e-3 --num_train_epochs 5
+run era-compact 1 --learning_rate 1e-3 --num_train_epochs 2
 for seed in 1 2 3; do
   run text-only "$seed" --learning_rate 5e-5 --num_train_epochs 3
   run era-caption-ocr "$seed" --learning_rate 5e-5 --num_train_epochs 3

@@ -13,27 +13,28 @@ from .modeling.modeling_era import EraForSequenceClassification, EraModel
 from .modeling.modeling_misr import MisrForSequenceClassification, MisrModel
 from .modeling.pipeline_multimodal_sentiment import MultimodalSentimentPipeline
 
-# The checkpoint `pipeline("multimodal-sentiment")` loads when no model is given (id, revision).
-DEFAULT_MODEL_ID = "multimodal-sentiment/era-minilm-mvsa"
-DEFAULT_REVISION = "main"
+from .default_model import DEFAULT_MODEL_DIR
+
+# What `pipeline("multimodal-sentiment", trust_remote_code=True)` loads when no model is given:
+# the embedded default, a local folder inside this package, so it works offline.
+DEFAULT_MODEL_ID = str(DEFAULT_MODEL_DIR)
+DEFAULT_REVISION = None
 
 __version__ = "0.1.0"
 
 
 def _register() -> None:
-    AutoConfig.register(EraConfig.model_type, EraConfig, exist_ok=True)
-    AutoModel.register(EraConfig, EraModel, exist_ok=True)
-    AutoModelForSequenceClassification.register(EraConfig, EraForSequenceClassification, exist_ok=True)
-    # Saved checkpoints carry their code: these tell save_pretrained which files to copy.
-    EraConfig.register_for_auto_class()
-    EraModel.register_for_auto_class("AutoModel")
-    EraForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
-    AutoConfig.register(MisrConfig.model_type, MisrConfig, exist_ok=True)
-    AutoModel.register(MisrConfig, MisrModel, exist_ok=True)
-    AutoModelForSequenceClassification.register(MisrConfig, MisrForSequenceClassification, exist_ok=True)
-    MisrConfig.register_for_auto_class()
-    MisrModel.register_for_auto_class("AutoModel")
-    MisrForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+    for config_class, base_class, classifier_class in (
+        (EraConfig, EraModel, EraForSequenceClassification),
+        (MisrConfig, MisrModel, MisrForSequenceClassification),
+    ):
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModel.register(config_class, base_class, exist_ok=True)
+        AutoModelForSequenceClassification.register(config_class, classifier_class, exist_ok=True)
+        # Saved checkpoints carry their code: these tell save_pretrained which files to copy.
+        config_class.register_for_auto_class()
+        base_class.register_for_auto_class("AutoModel")
+        classifier_class.register_for_auto_class("AutoModelForSequenceClassification")
     PIPELINE_REGISTRY.register_pipeline(
         "multimodal-sentiment",
         pipeline_class=MultimodalSentimentPipeline,

@@ -1,5 +1,5 @@
-"""The `multimodal-sentiment` command: dataset-scale work (caption, train, evaluate, predict,
-export, push, demo).
+"""The `multimodal-sentiment` command: dataset-scale work (caption, train, evaluate, report,
+predict, export, push, demo).
 
 Each subcommand lives in its own module as `main(argv: list[str] | None) -> int`; this file
 only dispatches, so `multimodal-sentiment --help` stays fast (nothing heavy is imported).
@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "caption": ("multimodal_sentiment.inference.caption", "describe every image of a dataset with a VLM (resumable)"),
     "train": ("multimodal_sentiment.training.train", "fine-tune ERA or MISR with the HF Trainer"),
     "evaluate": ("multimodal_sentiment.evaluation.evaluate", "metrics, confusion matrix, t-SNE, retrieval"),
+    "report": ("multimodal_sentiment.evaluation.report", "results JSONs of many runs -> docs/results.md table"),
     "predict": ("multimodal_sentiment.inference.predict", "run the pipeline over a dataset or files"),
     "export": ("multimodal_sentiment.convert.export", "write a self-contained Hub-ready checkpoint folder"),
     "push": ("multimodal_sentiment.convert.push", "upload an exported folder to the Hub"),

