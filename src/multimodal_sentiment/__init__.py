@@ -7,13 +7,12 @@ Importing the package registers the configs and models with the transformers Aut
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification
 from transformers.pipelines import PIPELINE_REGISTRY
 
+from .default_model import DEFAULT_MODEL_DIR
 from .modeling.configuration_era import EraConfig
 from .modeling.configuration_misr import MisrConfig
 from .modeling.modeling_era import EraForSequenceClassification, EraModel
 from .modeling.modeling_misr import MisrForSequenceClassification, MisrModel
 from .modeling.pipeline_multimodal_sentiment import MultimodalSentimentPipeline
-
-from .default_model import DEFAULT_MODEL_DIR
 
 # What `pipeline("multimodal-sentiment", trust_remote_code=True)` loads when no model is given:
 # the embedded default, a local folder inside this package, so it works offline.

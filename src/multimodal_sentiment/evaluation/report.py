@@ -90,7 +90,7 @@ def update_markdown(path: Path, table: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m multimodal_sentiment.evaluation.report", description=__doc__.split("\n\n")[0]
+        prog="multimodal-sentiment report", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("paths", nargs="+", help="results.json files, or folders searched recursively")
     parser.add_argument(
