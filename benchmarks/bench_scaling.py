@@ -35,40 +35,49 @@ def synthetic_batch(tokenizer, batch_size: int, seq_len: int, seed: int):
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": token_type_ids}
 
 
+def _panel(axis, points: list[dict], x: str, y: str, group: str, label: str, ylabel: str, title: str) -> None:
+    """One line per value of `group`, `y` against `x` on a log2 axis."""
+    xs = sorted({p[x] for p in points})
+    for value in sorted({p[group] for p in points}):
+        row = sorted((p for p in points if p[group] == value), key=lambda p: p[x])
+        axis.plot([p[x] for p in row], [p[y] for p in row], marker="o", label=label.format(value))
+    axis.set_xscale("log", base=2)
+    axis.set_xticks(xs, [str(v) for v in xs])
+    axis.set_xlabel(x.replace("_", " ").replace("seq len", "sequence length (tokens)"))
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.legend(fontsize=8)
+    axis.grid(True, which="both", alpha=0.3)
+
+
 def plot(points: list[dict], path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    batch_sizes = sorted({p["batch_size"] for p in points})
-    seq_lens = sorted({p["seq_len"] for p in points})
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for seq_len in seq_lens:
-        row = sorted((p for p in points if p["seq_len"] == seq_len), key=lambda p: p["batch_size"])
-        left.plot(
-            [p["batch_size"] for p in row], [p["samples_per_s"] for p in row], marker="o", label=f"{seq_len} tokens"
-        )
-    left.set_xscale("log", base=2)
-    left.set_xticks(batch_sizes, [str(b) for b in batch_sizes])
+    _panel(
+        left,
+        points,
+        "batch_size",
+        "samples_per_s",
+        "seq_len",
+        "{} tokens",
+        "posts / s (median)",
+        "throughput vs batch size",
+    )
     left.set_yscale("log")
-    left.set_xlabel("batch size")
-    left.set_ylabel("posts / s (median)")
-    left.set_title("throughput vs batch size")
-    left.legend()
-    left.grid(True, which="both", alpha=0.3)
-    for batch_size in batch_sizes:
-        row = sorted((p for p in points if p["batch_size"] == batch_size), key=lambda p: p["seq_len"])
-        right.plot(
-            [p["seq_len"] for p in row], [p["tokens_per_s"] for p in row], marker="o", label=f"batch {batch_size}"
-        )
-    right.set_xscale("log", base=2)
-    right.set_xticks(seq_lens, [str(n) for n in seq_lens])
-    right.set_xlabel("sequence length (tokens)")
-    right.set_ylabel("tokens / s (median)")
-    right.set_title("throughput vs sequence length")
-    right.legend(fontsize=8)
-    right.grid(True, which="both", alpha=0.3)
+    _panel(
+        right,
+        points,
+        "seq_len",
+        "tokens_per_s",
+        "batch_size",
+        "batch {}",
+        "tokens / s (median)",
+        "throughput vs sequence length",
+    )
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

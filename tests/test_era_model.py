@@ -223,7 +223,7 @@ def test_missing_inputs_raise_clear_error(tiny_era):
 def test_save_load_weights_equal_and_auto_map(tiny_era_dir, tiny_era):
     config = json.loads((tiny_era_dir / "config.json").read_text())
     assert set(config["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSequenceClassification"}
-    for name in ("configuration_era.py", "modeling_era.py", "token_selection.py", "model.safetensors"):
+    for name in ("configuration_common.py", "configuration_era.py", "modeling_era.py", "token_selection.py", "model.safetensors"):
         assert (tiny_era_dir / name).exists(), name
     assert not list(tiny_era_dir.glob("*.bin"))
     loaded = AutoModelForSequenceClassification.from_pretrained(tiny_era_dir)

@@ -358,7 +358,7 @@ def test_save_load_weights_equal_and_auto_classes(make_misr, tmp_path, variant):
         "configuration_misr.py",
         "modeling_misr.py",
         "invariance.py",
-        "configuration_era.py",
+        "configuration_common.py",
         "token_selection.py",
     ):
         assert (tmp_path / name).exists(), name

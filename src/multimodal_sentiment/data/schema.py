@@ -18,7 +18,7 @@ from typing import Any
 
 from datasets import ClassLabel, Dataset, Features, Image, Value
 
-from ..modeling.configuration_era import DEFAULT_LABELS, IMAGE_VIEWS
+from ..modeling.configuration_common import DEFAULT_LABELS, IMAGE_VIEWS
 
 logger = logging.getLogger(__name__)
 

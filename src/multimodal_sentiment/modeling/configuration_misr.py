@@ -6,15 +6,12 @@ standard library, and reaches its siblings with ``from .x import y``.
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 # Shared with ERA so both models describe images the same way, carry the same labels and are
 # served by the same "multimodal-sentiment" pipeline.
-from .configuration_era import CUSTOM_PIPELINES, DEFAULT_LABELS, IMAGE_VIEWS
+from .configuration_common import MultimodalSentimentConfig
 
 # One auto_map for every MISR checkpoint: `register_for_auto_class` records only the class
 # being saved, and `AutoModel` on a classifier checkpoint needs the other entry too.
@@ -41,7 +38,7 @@ MISR_DIAGNOSTIC_OUTPUTS = [
 ]
 
 
-class MisrConfig(PreTrainedConfig):
+class MisrConfig(MultimodalSentimentConfig):
     r"""
     Configuration of [`MisrModel`] and [`MisrForSequenceClassification`].
 
@@ -114,11 +111,10 @@ class MisrConfig(PreTrainedConfig):
         "vision_config": SubConfigSpec(config_class=AutoConfig, model_type="vit", optional=True),
     }
     keys_to_ignore_at_inference = MISR_DIAGNOSTIC_OUTPUTS
+    default_auto_map = MISR_AUTO_MAP
 
-    encoder_config: dict | PreTrainedConfig | None = None
     vision_config: dict | PreTrainedConfig | None = None
     share_text_encoder: bool = True
-    encoder_name_or_path: str | None = None
     vision_name_or_path: str | None = None
     vision_pooling: str = "auto"
     latent_size: int = 128
@@ -127,49 +123,14 @@ class MisrConfig(PreTrainedConfig):
     invariance_type: str = "irm"
     invariance_weight: float = 1.0
     env_loss: str = "mean"
-    classifier_dropout: float = 0.1
-    special_token_ids: list[int] | None = None
-    max_input_tokens: int = 128
-    captioner: str | None = "Salesforce/blip-image-captioning-base"
-    captioner_revision: str | None = None
-    captioner_prompt: str = "a picture of"
-    captioner_max_new_tokens: int = 40
-    image_views: list[str] | None = None
-    view_separator: str = " . "
-    initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
-        for field in ("encoder_config", "vision_config"):
-            value = getattr(self, field)
-            if isinstance(value, dict) and "model_type" not in value:
-                raise ValueError(
-                    f"MisrConfig({field}=...) needs a `model_type` (e.g. 'bert', 'vit'); got keys {sorted(value)}. "
-                    "Pass `AutoConfig.from_pretrained(name)` instead."
-                )
-        if kwargs.get("id2label") is None and self.id2label is None and kwargs.get("num_labels") is None:
-            self.id2label = dict(DEFAULT_LABELS)
-            self.label2id = {v: k for k, v in DEFAULT_LABELS.items()}
-        super().__post_init__(**kwargs)
         if self.environments is None:
             self.environments = list(ENVIRONMENTS)
-        if self.image_views is None:
-            self.image_views = ["caption"]
-        self.validate_misr()
+        super().__post_init__(**kwargs)
 
-
-    def to_dict(self) -> dict[str, Any]:
-        # Every saved config names its code (auto_map, both Auto model classes) and its pipeline
-        # (custom_pipelines), so the checkpoint runs with trust_remote_code=True where this package
-        # is not installed. Added when serialising, not in __init__: a config loaded from a folder
-        # without code files (the embedded default) must keep resolving to the in-process classes.
-        output = super().to_dict()
-        output["auto_map"] = {**MISR_AUTO_MAP, **(output.get("auto_map") or {})}
-        if not output.get("custom_pipelines"):
-            output["custom_pipelines"] = copy.deepcopy(CUSTOM_PIPELINES)
-        return output
-
-    def validate_misr(self) -> None:
-        """Raise a `ValueError` that names the bad field and the allowed values."""
+    def validate_fields(self) -> None:
+        super().validate_fields()
         if self.vision_config is not None and getattr(self.vision_config, "vision_config", None) is not None:
             raise ValueError(
                 f"vision_config must be a vision encoder's config, got the composite {type(self.vision_config).__name__}: "
@@ -193,13 +154,6 @@ class MisrConfig(PreTrainedConfig):
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
         if self.latent_size < 1:
             raise ValueError(f"latent_size must be positive, got {self.latent_size}.")
-        if not 0 <= self.classifier_dropout < 1:
-            raise ValueError(f"classifier_dropout must be in [0, 1), got {self.classifier_dropout}.")
-        bad_views = [v for v in self.image_views if v not in IMAGE_VIEWS]
-        if bad_views:
-            raise ValueError(f"image_views may contain only {IMAGE_VIEWS}, got {bad_views}.")
-        if self.max_input_tokens < 8:
-            raise ValueError(f"max_input_tokens must be at least 8, got {self.max_input_tokens}.")
 
     @property
     def visual_input(self) -> str:

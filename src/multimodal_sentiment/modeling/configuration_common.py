@@ -1,0 +1,113 @@
+"""What every model config of this package shares: the text encoder, the labels, the image-to-text
+settings the pipeline reads, and the code references a saved checkpoint carries.
+
+Hub-bound: imports transformers and the standard library only.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+CUSTOM_PIPELINES = {
+    "multimodal-sentiment": {
+        "impl": "pipeline_multimodal_sentiment.MultimodalSentimentPipeline",
+        "pt": ["AutoModelForSequenceClassification"],
+        "type": "multimodal",
+    }
+}
+IMAGE_VIEWS = ("caption", "ocr")
+DEFAULT_LABELS = {0: "negative", 1: "neutral", 2: "positive"}
+
+
+class MultimodalSentimentConfig(PreTrainedConfig):
+    r"""
+    Base of [`EraConfig`] and [`MisrConfig`] (not a model config of its own).
+
+    Args:
+        encoder_config (`dict` or `PreTrainedConfig`, *optional*):
+            Config of the text encoder (any `AutoModel` text encoder). Defaults to RoBERTa-base.
+        encoder_name_or_path (`str`, *optional*):
+            Where the text encoder's pretrained weights came from (Hub id or folder).
+        special_token_ids (`list[int]`, *optional*):
+            Token ids never pooled (CLS, SEP, PAD, ...). Filled from the tokenizer by `from_encoder`.
+        classifier_dropout (`float`, defaults to 0.1):
+            Dropout before the classifier.
+        max_input_tokens (`int`, defaults to 128):
+            Truncation length of the model input (truncation keeps text and description).
+        captioner (`str`, *optional*, defaults to `"Salesforce/blip-image-captioning-base"`):
+            Image-text-to-text model id or folder that describes images for the pipeline.
+        captioner_revision (`str`, *optional*):
+            Revision (branch, tag or commit sha) of the captioner. Pin it for reproducibility.
+        captioner_prompt (`str`, defaults to `"a picture of"`):
+            Prompt for the captioner: a text prefix for BLIP-style captioners, or the user message
+            for chat VLMs.
+        captioner_max_new_tokens (`int`, defaults to 40):
+            Generation length of a description.
+        image_views (`list[str]`, defaults to `["caption"]`):
+            Which image-to-text views form the description, in order: `"caption"`, `"ocr"`.
+        view_separator (`str`, defaults to `" . "`):
+            Joins the views into one description string.
+        initializer_range (`float`, defaults to 0.02):
+            Std of the normal init of the new (non-encoder) weights.
+    """
+
+    sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="roberta")}
+    # auto_map of the subclass's checkpoints: {"AutoConfig": ..., "AutoModel": ..., ...}.
+    default_auto_map = {}
+
+    encoder_config: dict | PreTrainedConfig | None = None
+    encoder_name_or_path: str | None = None
+    special_token_ids: list[int] | None = None
+    classifier_dropout: float = 0.1
+    max_input_tokens: int = 128
+    captioner: str | None = "Salesforce/blip-image-captioning-base"
+    captioner_revision: str | None = None
+    captioner_prompt: str = "a picture of"
+    captioner_max_new_tokens: int = 40
+    image_views: list[str] | None = None
+    view_separator: str = " . "
+    initializer_range: float = 0.02
+
+    def __post_init__(self, **kwargs):
+        for key in self.sub_configs_defaults:
+            value = getattr(self, key)
+            if isinstance(value, dict) and "model_type" not in value:
+                raise ValueError(
+                    f"{type(self).__name__}({key}=...) needs a `model_type` (e.g. 'roberta', 'bert', 'vit'); "
+                    f"got keys {sorted(value)}. Pass `AutoConfig.from_pretrained(name)` instead."
+                )
+        if kwargs.get("id2label") is None and self.id2label is None and kwargs.get("num_labels") is None:
+            self.id2label = dict(DEFAULT_LABELS)
+            self.label2id = {v: k for k, v in DEFAULT_LABELS.items()}
+        super().__post_init__(**kwargs)
+        if self.image_views is None:
+            self.image_views = ["caption"]
+        self.validate_fields()
+
+    def validate_fields(self) -> None:
+        """Raise a `ValueError` that names the bad field and the allowed values (subclasses extend)."""
+        bad_views = [v for v in self.image_views if v not in IMAGE_VIEWS]
+        if bad_views:
+            raise ValueError(f"image_views may contain only {IMAGE_VIEWS}, got {bad_views}.")
+        if self.max_input_tokens < 8:
+            raise ValueError(f"max_input_tokens must be at least 8, got {self.max_input_tokens}.")
+        if not 0 <= self.classifier_dropout < 1:
+            raise ValueError(f"classifier_dropout must be in [0, 1), got {self.classifier_dropout}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        # Every saved config names its code (auto_map, both Auto model classes) and its pipeline
+        # (custom_pipelines), so the checkpoint runs with trust_remote_code=True where this package
+        # is not installed. Added when serialising, not in __init__: a config loaded from a folder
+        # without code files (the embedded default) must keep resolving to the in-process classes.
+        output = super().to_dict()
+        output["auto_map"] = {**self.default_auto_map, **(output.get("auto_map") or {})}
+        if not output.get("custom_pipelines"):
+            output["custom_pipelines"] = copy.deepcopy(CUSTOM_PIPELINES)
+        return output
+
+
+__all__ = ["MultimodalSentimentConfig", "CUSTOM_PIPELINES", "IMAGE_VIEWS", "DEFAULT_LABELS"]
