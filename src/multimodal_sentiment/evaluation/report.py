@@ -1,6 +1,6 @@
 """Results JSONs -> the measured table of docs/results.md.
 
-    python -m multimodal_sentiment.evaluation.report runs/ --output docs/results.md
+    multimodal-sentiment report runs/ --output docs/results.md
 
 Rows group runs by (dataset, split, preset); each shows mean +- sample std over seeds of
 accuracy and weighted F1 (percent), the seeds, the mean training wall time when recorded, and
