@@ -272,9 +272,85 @@ def test_from_encoder_copies_pretrained_weights(tmp_path, tiny_encoder_config, t
             assert torch.equal(model.era.encoder.state_dict()[key], value), key
 
 
-@pytest.mark.slow
 def test_from_encoder_real_minilm(minilm_path, tokenizer):
     model = EraForSequenceClassification.from_encoder(str(minilm_path), token_top_k=8).eval()
     assert model.config.hidden_size == 384
     out = model(**_pairs(tokenizer, ["great"], ["a cat"]), output_selection=True)
     assert out.logits.shape == (1, 3)
+
+
+# ---------------------------------------------------------------- issue checklist extras
+
+
+def test_forward_shapes_for_a_roberta_like_encoder():
+    from transformers import RobertaConfig
+
+    encoder = RobertaConfig(
+        vocab_size=120, hidden_size=24, num_hidden_layers=2, num_attention_heads=2, intermediate_size=30,
+        max_position_embeddings=64, pad_token_id=1,
+    )
+    model = EraForSequenceClassification(EraConfig(encoder_config=encoder.to_dict(), token_top_k=3, special_token_ids=[0, 1, 2])).eval()
+    ids = torch.tensor([[0, 5, 6, 7, 2, 2, 8, 9, 2], [0, 5, 2, 2, 10, 2, 1, 1, 1]])
+    out = model(input_ids=ids, attention_mask=(ids != 1).long(), output_selection=True)
+    assert out.logits.shape == (2, 3) and out.pooled_output.shape == (2, 24)
+    chosen = ids.gather(1, out.selected_indices.clamp(min=0))[out.selected_indices >= 0]
+    assert not set(chosen.tolist()) & {0, 1, 2}
+
+
+def test_k_larger_than_the_sequence_works(tiny_encoder_config, tokenizer):
+    config = EraConfig(encoder_config=tiny_encoder_config.to_dict(), token_top_k=50,
+                       special_token_ids=sorted(set(tokenizer.all_special_ids)))
+    model = EraForSequenceClassification(config).eval()
+    batch = _pairs(tokenizer, ["short", "a slightly longer post here"])
+    out = model(**batch, output_selection=True)
+    valid = (batch["attention_mask"].bool() & ~torch.isin(batch["input_ids"], torch.tensor(tokenizer.all_special_ids))).sum(-1)
+    assert ((out.selected_indices >= 0).sum(-1) == valid).all()
+
+
+def test_lambda_zero_loss_equals_plain_cross_entropy(tiny_era, tokenizer):
+    tiny_era.config.uniformity_weight = 0.0
+    tiny_era.train()
+    for module in tiny_era.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    labels = torch.tensor([0, 2])
+    out = tiny_era(**_pairs(tokenizer, ["bad", "good"], ["rain", "sun"]), labels=labels)
+    assert out.uniformity_loss is None
+    assert out.loss.item() == pytest.approx(torch.nn.functional.cross_entropy(out.logits, labels).item(), rel=1e-6)
+
+
+def test_cosine_uniformity_is_zero_for_orthogonal_vectors():
+    assert uniformity_penalty(torch.eye(4), "cosine").item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_saved_model_gives_identical_logits(tiny_era_dir, tiny_era, tokenizer):
+    batch = _pairs(tokenizer, ["quite happy", "so sad today"], ["a cake", "a grave"])
+    loaded = AutoModelForSequenceClassification.from_pretrained(tiny_era_dir).eval()
+    assert torch.equal(loaded(**batch).logits, tiny_era(**batch).logits)
+
+
+def test_trainer_three_steps_checkpoint_loads_without_the_package(tiny_era, tokenizer, tmp_path, run_without_package):
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    rows = {"text": ["love it", "hate it", "fine", "great", "awful", "ok"], "label": [2, 0, 1, 2, 0, 1]}
+    data = Dataset.from_dict(rows).map(lambda b: tokenizer(b["text"], truncation=True), batched=True, remove_columns=["text"])
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=3, per_device_train_batch_size=2,
+                             save_strategy="steps", save_steps=3, report_to="none", use_cpu=True)
+    trainer = Trainer(model=tiny_era.train(), args=args, train_dataset=data,
+                      data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+    assert trainer.train().global_step == 3
+    checkpoint = tmp_path / "out" / "checkpoint-3"
+    assert (checkpoint / "modeling_era.py").is_file() and (checkpoint / "model.safetensors").is_file()
+    batch = _pairs(tokenizer, ["love it"])
+    expected = tiny_era.eval()(**batch).logits[0].tolist()
+    result = run_without_package(
+        f"""
+        import json, torch
+        from transformers import AutoModelForSequenceClassification
+        model = AutoModelForSequenceClassification.from_pretrained({str(checkpoint)!r}, trust_remote_code=True).eval()
+        batch = {{k: torch.tensor(v) for k, v in {({k: v.tolist() for k, v in batch.items()})!r}.items()}}
+        print(json.dumps(model(**batch).logits[0].tolist()))
+        """
+    )
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == pytest.approx(expected, abs=1e-5)
