@@ -95,7 +95,10 @@ def test_presets_fill_only_what_was_not_given(capsys):
     assert parse("--image_views", "none")[1].image_views == []
     assert parse("--class_names", "sad", "glad")[1].class_names == ["sad", "glad"]
     assert parse("--preset", "misr")[0].model_kind == "misr"
-    assert set(PRESETS) == {"text-only", "era-caption", "era-caption-ocr", "era-no-topk", "era-no-uniformity", "misr"}
+    assert parse("--preset", "era-compact")[0].freeze_encoder is True
+    assert set(PRESETS) == {
+        "text-only", "era-caption", "era-caption-ocr", "era-no-topk", "era-no-uniformity", "misr", "era-compact",
+    }  # fmt: skip
     with pytest.raises(SystemExit):
         parse("--preset", "era-best")
     assert "invalid choice: 'era-best'" in capsys.readouterr().err
@@ -181,3 +184,23 @@ def test_misr_preset_trains_on_text_and_description_separately(tmp_path, tiny_en
     assert json.loads((output_dir / RESULTS_FILE).read_text())["model_type"] == "misr-multimodal-sentiment"
     with pytest.raises(ValueError, match="are ERA settings"):
         cli_main(smoke_args(tiny_encoder_dir, mvsa_dir, tmp_path / "bad", "--preset", "misr", "--token_top_k", "3"))
+
+
+def test_era_compact_trains_only_selector_and_head_and_exports_compact(tmp_path, tiny_encoder_dir, mvsa_dir):
+    from safetensors import safe_open
+
+    from multimodal_sentiment.convert import export_checkpoint
+
+    output_dir = tmp_path / "compact"
+    argv = smoke_args(tiny_encoder_dir, mvsa_dir, output_dir, "--preset", "era-compact", "--learning_rate", "1e-2")
+    assert cli_main(argv) == 0
+    trained = AutoModelForSequenceClassification.from_pretrained(output_dir)
+    pretrained = BertModel.from_pretrained(tiny_encoder_dir).state_dict()
+    for key, value in trained.era.encoder.state_dict().items():
+        if key in pretrained:
+            assert torch.equal(value, pretrained[key]), f"frozen encoder weight {key} changed"
+    with pytest.raises(ValueError, match="--freeze_encoder is an ERA option"):
+        cli_main(smoke_args(tiny_encoder_dir, mvsa_dir, tmp_path / "bad", "--preset", "misr", "--freeze_encoder", "true"))
+    exported = export_checkpoint(output_dir, tmp_path / "exported", compact=True, log=lambda _: None)
+    with safe_open(str(exported / "model.safetensors"), framework="pt") as handle:
+        assert not [k for k in handle.keys() if k.startswith("era.encoder.")]
