@@ -29,8 +29,8 @@ while pgrep -f "multimodal-sentiment train" > /dev/null; do sleep 30; done
 # The embedded default: frozen MiniLM, only selector + head train (fast; lr for a head).
 run era-compact 1 --learning_rate 1e-3 --num_train_epochs 2
 for seed in 1 2 3; do
-  run text-only "$seed" --learning_rate 5e-5 --num_train_epochs 3 "${STEPS[@]}"
   run era-caption-ocr "$seed" --learning_rate 5e-5 --num_train_epochs 3 "${STEPS[@]}"
+  run text-only "$seed" --learning_rate 5e-5 --num_train_epochs 3 "${STEPS[@]}"
 done
 for preset in era-caption era-no-topk era-no-uniformity misr; do
   run "$preset" 1 --learning_rate 5e-5 --num_train_epochs 3 "${STEPS[@]}"
