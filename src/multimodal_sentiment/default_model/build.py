@@ -69,6 +69,9 @@ def build(run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR) -> Pa
     results = run_dir / "results.json"
     if not results.is_file():
         raise FileNotFoundError(f"{results} is missing: the training run has not finished its test evaluation.")
+    command = json.loads(results.read_text()).get("command", "")
+    if any(flag in command for flag in ("--limit", "--max_steps")):
+        raise ValueError(f"{results} comes from a shortened run ({command!r}); the default needs a full training run.")
     with tempfile.TemporaryDirectory(prefix="default-model-", dir=output_dir.parent) as tmp:
         staging = Path(tmp) / output_dir.name
         export_checkpoint(

@@ -54,6 +54,9 @@ class EraConfig(MultimodalSentimentConfig):
             `"gaussian"`: Wang & Isola, log mean exp(-t * |zi - zj|^2) on normalised vectors.
         uniformity_temperature (`float`, defaults to 2.0):
             t of the `"gaussian"` form.
+        class_weights (`list[float]`, *optional*):
+            Per-label weights of the cross-entropy (in label-id order), e.g. inverse label
+            frequency for imbalanced data. `None`: unweighted.
 
     Example:
 
@@ -74,9 +77,16 @@ class EraConfig(MultimodalSentimentConfig):
     uniformity_weight: float = 0.1
     uniformity_type: str = "cosine"
     uniformity_temperature: float = 2.0
+    class_weights: list[float] | None = None
 
     def validate_fields(self) -> None:
         super().validate_fields()
+        if self.class_weights is not None and (
+            len(self.class_weights) != self.num_labels or min(self.class_weights) <= 0
+        ):
+            raise ValueError(
+                f"class_weights needs one positive weight per label ({self.num_labels}), got {self.class_weights}."
+            )
         if self.token_top_k is not None and self.token_top_k < 0:
             raise ValueError(f"token_top_k must be None, 0 (all tokens) or positive, got {self.token_top_k}.")
         if self.token_gate not in TOKEN_GATES:

@@ -64,7 +64,8 @@ class EraModelOutput(ModelOutput):
 class EraSequenceClassifierOutput(ModelOutput):
     """Output of [`EraForSequenceClassification`].
 
-    loss: cross-entropy (+ uniformity_weight * uniformity in training), when labels are given.
+    loss: cross-entropy (weighted by `config.class_weights` if set; + uniformity_weight * uniformity
+        in training), when labels are given.
     logits: (batch, num_labels).
     uniformity_loss: the penalty's value when it was computed (training, labels, batch >= 2).
     pooled_output, token_scores, selected_indices, selected_weights: only with
@@ -239,7 +240,10 @@ class EraForSequenceClassification(EraPreTrainedModel):
                     f"Labels must be class ids in [0, {self.num_labels}); got values {sorted(set(labels.tolist()))}. "
                     f"This model's labels: {self.config.id2label}."
                 )
-            loss = nn.functional.cross_entropy(logits.float(), labels)
+            weight = None
+            if self.config.class_weights is not None:
+                weight = torch.tensor(self.config.class_weights, dtype=torch.float, device=logits.device)
+            loss = nn.functional.cross_entropy(logits.float(), labels, weight=weight)
             if self.training and self.config.uniformity_weight > 0 and logits.size(0) >= 2:
                 uniformity = uniformity_penalty(
                     out.pooled_output, self.config.uniformity_type, self.config.uniformity_temperature

@@ -17,7 +17,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "era-no-uniformity": {"model_kind": "era", "image_views": ["caption", "ocr"], "uniformity_weight": 0.0},
     "misr": {"model_kind": "misr", "image_views": ["caption", "ocr"]},
     # The embedded default: frozen encoder, only selector + head train (a few hundred KB to ship).
-    "era-compact": {"model_kind": "era", "image_views": ["caption", "ocr"], "freeze_encoder": True},
+    # Balanced class weights: with a frozen encoder the head otherwise never predicts the rare
+    # negative class (MVSA-Multiple is 66% positive, 8% negative).
+    "era-compact": {
+        "model_kind": "era", "image_views": ["caption", "ocr"], "freeze_encoder": True, "class_weights": "balanced",
+    },  # fmt: skip
 }
 # Where MiniLM comes from when the `offline` extra is not installed.
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -49,6 +53,10 @@ class ModelArguments:
     uniformity_type: str | None = field(default=None, metadata={"help": "ERA: cosine or gaussian"})
     selector_hidden_size: int | None = field(default=None, metadata={"help": "ERA: width of the token scorer"})
     classifier_dropout: float | None = field(default=None, metadata={"help": "dropout before the classifier head"})
+    class_weights: str | None = field(
+        default=None,
+        metadata={"help": "ERA: cross-entropy label weights: 'balanced' (inverse training-set frequency) or 'w0,w1,...'"},
+    )
     freeze_encoder: bool | None = field(
         default=None,
         metadata={"help": "ERA: train only the token selector and head (the compact embedded default)"},

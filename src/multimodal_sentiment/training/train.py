@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,9 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "logging_steps": 50,
     "report_to": "none",
 }
-ERA_ONLY_FIELDS = ("token_top_k", "token_gate", "uniformity_weight", "uniformity_type", "selector_hidden_size")
+ERA_ONLY_FIELDS = (
+    "token_top_k", "token_gate", "uniformity_weight", "uniformity_type", "selector_hidden_size", "class_weights",
+)  # fmt: skip
 
 
 def build_parser() -> HfArgumentParser:
@@ -62,7 +66,29 @@ def build_parser() -> HfArgumentParser:
     return parser
 
 
-def build_model(model_args: ModelArguments, data_args: DataArguments, label_names: list[str], tokenizer: Any) -> Any:
+def resolve_class_weights(spec: str | None, labels: Sequence[int], num_labels: int) -> list[float] | None:
+    """`--class_weights`: None, 'balanced' (n / (k * count), from the training labels) or 'w0,w1,...'."""
+    if spec is None:
+        return None
+    if spec == "balanced":
+        counts = Counter(labels)
+        missing = [i for i in range(num_labels) if not counts[i]]
+        if missing:
+            raise ValueError(f"--class_weights balanced: labels {missing} never occur in the training split.")
+        return [len(labels) / (num_labels * counts[i]) for i in range(num_labels)]
+    try:
+        return [float(w) for w in spec.split(",")]
+    except ValueError:
+        raise ValueError(f"--class_weights must be 'balanced' or comma-separated numbers, got {spec!r}.") from None
+
+
+def build_model(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    label_names: list[str],
+    tokenizer: Any,
+    train_labels: Sequence[int] = (),
+) -> Any:
     """A fresh ERA or MISR classifier around the pretrained encoder."""
     config_kwargs: dict[str, Any] = {
         "id2label": dict(enumerate(label_names)),
@@ -73,6 +99,8 @@ def build_model(model_args: ModelArguments, data_args: DataArguments, label_name
     }
     chosen = {name: getattr(model_args, name) for name in (*ERA_ONLY_FIELDS, "classifier_dropout")}
     config_kwargs.update({k: v for k, v in chosen.items() if v is not None})
+    if chosen["class_weights"] is not None:
+        config_kwargs["class_weights"] = resolve_class_weights(chosen["class_weights"], train_labels, len(label_names))
     config_kwargs.update(json.loads(model_args.model_config or "{}"))
     if model_args.model_kind == "era":
         from ..modeling.modeling_era import EraForSequenceClassification as model_class
@@ -134,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = AutoTokenizer.from_pretrained(
         resolve_encoder_source(model_args.tokenizer_name_or_path or model_args.encoder_name_or_path)
     )
-    model = build_model(model_args, data_args, label_names, tokenizer)
+    model = build_model(model_args, data_args, label_names, tokenizer, train_set["label"])
 
     splits = {"train": train_set}
     if training_args.eval_strategy != "no":
