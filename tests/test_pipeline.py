@@ -616,7 +616,7 @@ def test_bad_input_matrix_names_the_input_and_the_problem(tiny_era, tokenizer, t
             continue
         with pytest.raises(ValueError, match=f"^input {position}: .*{message}") as raised:
             classifier(batch, batch_size=2)
-        assert getattr(raised.value, "index", position) == position, name
+        assert raised.value.index == position, name
         recorded = classifier(batch, batch_size=2, on_error="record")
         assert recorded[position]["index"] == position and recorded[position]["label"] is None, name
         assert re.search(f"^input {position}: .*{message}", recorded[position]["error"]), name

@@ -176,7 +176,6 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, tiny_enco
 
 
 def test_misr_preset_trains_on_text_and_description_separately(tmp_path, tiny_encoder_dir, mvsa_dir):
-    pytest.importorskip("multimodal_sentiment.modeling.modeling_misr", reason="MISR not in this checkout yet")
     output_dir = tmp_path / "misr"
     assert cli_main(smoke_args(tiny_encoder_dir, mvsa_dir, output_dir, "--preset", "misr", "--max_steps", "2")) == 0
     model = AutoModelForSequenceClassification.from_pretrained(output_dir)

@@ -43,6 +43,7 @@ from typing import Any
 
 import torch
 
+from ..modeling.modeling_common import ensure_encoder_weights
 from .keymap import KeyMappingError, map_state_dict, parse_key_map
 
 TASK = "multimodal-sentiment"
@@ -145,7 +146,7 @@ def _load_from_folder(source: Path, trust_remote_code: bool, allow_missing: Sequ
 
     if getattr(model.config, "encoder_weights_in_checkpoint", True) is False:
         # A compact source: its encoder is not stored, it is the pretrained one the config names.
-        model.base_model.load_encoder_weights()
+        ensure_encoder_weights(model)
         allow_missing = [*allow_missing, _encoder_prefix(model) + "*"]
     missing = [k for k in info.get("missing_keys", []) if not any(fnmatch.fnmatchcase(k, p) for p in allow_missing)]
     if missing:
@@ -423,7 +424,7 @@ def _make_compact(model: Any, log: Callable[[str], None]) -> str:
         raise ExportError("--compact needs an ERA model whose config names its pretrained encoder (encoder_name_or_path).")
     from transformers import AutoModel
 
-    from ..modeling.modeling_era import resolve_encoder_source
+    from ..modeling.modeling_common import resolve_encoder_source
 
     pretrained = AutoModel.from_pretrained(resolve_encoder_source(source)).state_dict()
     encoder_state = model.base_model.encoder.state_dict()

@@ -18,9 +18,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .export import PICKLE_SUFFIXES
+
 TASK = "multimodal-sentiment"
 REQUIRED_FILES = ("config.json", "README.md")
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 class PushError(RuntimeError):

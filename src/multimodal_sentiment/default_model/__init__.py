@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..modeling.modeling_common import MINILM_HUB_ID
+
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "era-minilm-mvsa"
-ENCODER_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+ENCODER_HUB_ID = MINILM_HUB_ID
 
 
 def default_model_path() -> Path:
@@ -35,8 +37,8 @@ def load_default_model(**kwargs: Any):
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from ..modeling.modeling_common import ensure_encoder_weights
+
     path = default_model_path()
-    model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
-    if not model.config.encoder_weights_in_checkpoint:
-        model.base_model.load_encoder_weights()
+    model = ensure_encoder_weights(AutoModelForSequenceClassification.from_pretrained(path, **kwargs))
     return model.eval(), AutoTokenizer.from_pretrained(path)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data import MultimodalCollator, dataset_display_name, get_split, load_dataset_by_name, tokenize_dataset
 from ..data.schema import VIEW_COLUMNS, canonical_split
+from ..modeling.modeling_common import ensure_encoder_weights
 from .metrics import predicted_ids
 from .representations import input_mode, plot_tsne, retrieval_precision_at_k, run_model, silhouette_by_label
 from .results import command_line, read_training_record, write_evaluation
@@ -101,7 +102,9 @@ def evaluate_model(
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    model = ensure_encoder_weights(  # a compact checkpoint's frozen encoder is not in its file
+        AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    )
     model.to(device).eval()
     config = model.config
     views = list(getattr(config, "image_views", None) or [])

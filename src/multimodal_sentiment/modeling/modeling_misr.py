@@ -25,6 +25,13 @@ from transformers.modeling_outputs import ModelOutput
 
 from .configuration_misr import MisrConfig
 from .invariance import gaussian_kl, irm_penalty, reparameterize, rex_penalty
+from .modeling_common import (
+    check_labels,
+    copy_pretrained_state,
+    load_pretrained_encoder,
+    resolve_encoder_source,
+    text_encoder_from_config,
+)
 from .token_selection import selectable_token_mask
 
 if TYPE_CHECKING:
@@ -109,40 +116,6 @@ class GaussianHead(nn.Module):
         return self.mean(features), self.logvar(features).clamp(*LOGVAR_RANGE)
 
 
-def copy_pretrained_state(module: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
-    """Copy pretrained weights into `module`; raise if any weight the module uses is missing.
-
-    Keys the module does not have (e.g. a pooler MISR dropped because it pools itself) are
-    ignored; a missing key means a different architecture and would silently train from noise.
-    """
-    result = module.load_state_dict(state_dict, strict=False)
-    if result.missing_keys:
-        raise ValueError(
-            f"The {what} weights do not match its config: {len(result.missing_keys)} missing, "
-            f"e.g. {result.missing_keys[:3]}. Were they saved from a different architecture?"
-        )
-
-
-def _text_encoder(config: MisrConfig) -> nn.Module:
-    encoder = AutoModel.from_config(config.encoder_config)
-    # MISR mean-pools token states itself; an unused pooler would break DDP (unused parameters).
-    if getattr(encoder, "pooler", None) is not None:
-        encoder.pooler = None
-    return encoder
-
-
-def _check_labels(labels: torch.Tensor, logits: torch.Tensor, id2label: dict[int, str]) -> torch.Tensor:
-    labels = labels.to(logits.device).long().view(-1)
-    if labels.numel() != logits.size(0):
-        raise ValueError(f"Got {labels.numel()} labels for a batch of {logits.size(0)} inputs.")
-    if labels.min() < 0 or labels.max() >= logits.size(-1):
-        raise ValueError(
-            f"Labels must be class ids in [0, {logits.size(-1)}); got values {sorted(set(labels.tolist()))}. "
-            f"This model's labels: {id2label}."
-        )
-    return labels
-
-
 class MisrPreTrainedModel(PreTrainedModel):
     config_class = MisrConfig
     base_model_prefix = "misr"
@@ -175,9 +148,9 @@ class MisrPreTrainedModel(PreTrainedModel):
         `share_text_encoder=False` the description encoder starts from the same weights.
         """
         hub_kwargs = {k: config_kwargs.pop(k) for k in ("revision", "token", "cache_dir") if k in config_kwargs}
-        encoder = AutoModel.from_pretrained(encoder_name_or_path, **hub_kwargs)
+        encoder = load_pretrained_encoder(encoder_name_or_path, **hub_kwargs)
         if tokenizer is None:
-            tokenizer = AutoTokenizer.from_pretrained(encoder_name_or_path, **hub_kwargs)
+            tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_source(encoder_name_or_path), **hub_kwargs)
         config_kwargs.setdefault("special_token_ids", sorted(set(tokenizer.all_special_ids)))
         if vision_encoder_name_or_path is not None:
             vision_config = AutoConfig.from_pretrained(vision_encoder_name_or_path, **hub_kwargs)
@@ -203,7 +176,7 @@ class MisrModel(MisrPreTrainedModel):
 
     def __init__(self, config: MisrConfig):
         super().__init__(config)
-        self.text_encoder = _text_encoder(config)
+        self.text_encoder = text_encoder_from_config(config.encoder_config)
         self.vision_encoder = None
         self.description_encoder = None
         if config.vision_config is not None:
@@ -211,7 +184,7 @@ class MisrModel(MisrPreTrainedModel):
             if config.vision_pooling == "mean" and getattr(self.vision_encoder, "pooler", None) is not None:
                 self.vision_encoder.pooler = None
         elif not config.share_text_encoder:
-            self.description_encoder = _text_encoder(config)
+            self.description_encoder = text_encoder_from_config(config.encoder_config)
         # An embedding (not a bare Parameter) so transformers' init and loading handle it.
         self.missing_visual = nn.Embedding(1, config.visual_hidden_size)
         envs = config.environments
@@ -406,7 +379,7 @@ class MisrForSequenceClassification(MisrPreTrainedModel):
         # ModelOutput only exposes fields set at construction: build it once, at the end.
         parts: dict[str, Any] = {}
         if labels is not None:
-            parts = self._loss_parts(_check_labels(labels, logits, self.config.id2label), env_logits, out)
+            parts = self._loss_parts(check_labels(labels, logits, self.config.id2label), env_logits, out)
         return MisrSequenceClassifierOutput(
             logits=logits,
             environment_logits=env_logits,
@@ -465,5 +438,4 @@ __all__ = [
     "MisrModelOutput",
     "MisrSequenceClassifierOutput",
     "GaussianHead",
-    "copy_pretrained_state",
 ]

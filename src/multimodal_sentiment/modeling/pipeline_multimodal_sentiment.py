@@ -46,6 +46,7 @@ from .image_to_text import (
     OcrReader,
     build_captioner,
 )
+from .modeling_common import ensure_encoder_weights
 from .text_pairs import encode_text_pairs
 
 TASK = "multimodal-sentiment"
@@ -114,8 +115,8 @@ class MultimodalSentimentPipeline(Pipeline):
             fields; `captioner_prompt` and `captioner_max_new_tokens` can also be given per call.
         captioner_generate_kwargs, captioner_load_kwargs: extra `generate` / `from_pretrained`
             arguments for a captioner given by id (num_beams, trust_remote_code, ...).
-        image_views: which views form the description (`["caption"]`, `["caption", "ocr"]`);
-            default `config.image_views`; also per call.
+        image_views: which views form the description (`["caption"]`, `["caption", "ocr"]`; `[]`:
+            images are ignored, as for a text-only model); default `config.image_views`; also per call.
         description_cache: True (default, in-memory, 10,000 entries), False, a maximum number of
             entries, or a shared `DescriptionCache`; `description_cache_file` persists it (JSON lines).
         max_image_pixels, max_image_bytes, image_timeout: image loading limits (decompression
@@ -158,11 +159,12 @@ class MultimodalSentimentPipeline(Pipeline):
                 "The multimodal-sentiment pipeline needs the classifier's tokenizer (save it with the model)."
             )
         config = self.model.config
-        if getattr(config, "encoder_weights_in_checkpoint", True) is False:
-            # A compact checkpoint (selector + head only): fetch its frozen encoder, from an
-            # installed offline copy when there is one, else from the Hub.
-            self.model.base_model.load_encoder_weights()
+        # A compact checkpoint (selector + head only): fetch its frozen encoder, from an
+        # installed offline copy when there is one, else from the Hub.
+        ensure_encoder_weights(self.model)
         self.is_misr = getattr(config, "model_type", None) == MISR_MODEL_TYPE
+        # A model trained on text alone (image_views=[]) reads one segment, never a description.
+        self.reads_descriptions = self.is_misr or getattr(config, "image_views", None) != []
         # MISR with a vision encoder reads pixels; without one its visual modality is the description.
         self.uses_pixels = self.is_misr and getattr(config, "vision_config", None) is not None
         if self.uses_pixels and self.image_processor is None:
@@ -208,7 +210,7 @@ class MultimodalSentimentPipeline(Pipeline):
         ```
 
         Per-call options: `return_evidence`, `return_modalities`, `on_error`, `captioner_prompt`,
-        `captioner_max_new_tokens`, `image_views`, `batch_size`, `num_workers`.
+        `captioner_max_new_tokens`, `image_views`, `batch_size`.
         """
         direct = {key: kwargs.pop(key) for key in INPUT_KEYS if key in kwargs}
         if direct:
@@ -217,6 +219,11 @@ class MultimodalSentimentPipeline(Pipeline):
             inputs = direct
         if inputs is None:
             raise MultimodalInputError("Nothing to classify: pass {'text': ..., 'image': ...} or a list of those.")
+        if int(kwargs.get("num_workers") or 0) > 0:
+            raise ValueError(
+                "num_workers > 0 is not supported: images are described in this process, batch_size at a time "
+                "(a worker process would lose the description cache and cannot use CUDA)."
+            )
         settings = self._stage_settings(kwargs)
         batch_size = int(kwargs.get("batch_size") or self._batch_size or 1)
         if _is_single(inputs):
@@ -242,7 +249,7 @@ class MultimodalSentimentPipeline(Pipeline):
             raise TypeError(
                 f"{type(self).__name__} got unexpected argument(s) {sorted(unknown)}. Per call it takes "
                 "return_evidence, return_modalities, on_error, captioner_prompt, captioner_max_new_tokens, "
-                "image_views, batch_size, num_workers."
+                "image_views, batch_size."
             )
         preprocess, forward, postprocess = {}, {}, {}
         if return_evidence is not None:
@@ -324,6 +331,16 @@ class MultimodalSentimentPipeline(Pipeline):
                     raise
                 records.append(_error_record(index, str(err)))
         pending = [r for r in records if r["_needs_description"]]
+        if pending and not settings.views:
+            # No image-to-text view (a text-only model, or image_views=[]): images are ignored.
+            for record in pending:
+                record["_needs_description"] = False
+                if record["text"] is None:
+                    message = f"{_where(record['index'])}: has only an image, but no image-to-text view is enabled"
+                    if settings.on_error == "raise":
+                        raise MultimodalInputError(message + " (image_views=[]): give it a text", record["index"])
+                    record.update(_error_record(record["index"], message))
+            pending = []
         if pending:
             self._describe(pending, settings)
         for record in records:
@@ -424,8 +441,9 @@ class MultimodalSentimentPipeline(Pipeline):
         if self.is_misr:
             inputs = self._misr_inputs([record["text"]], [record["description"]], [record.get("_image")])
         else:
+            descriptions = [record["description"]] if self.reads_descriptions else None
             encoding = encode_text_pairs(
-                self.tokenizer, [record["text"]], [record["description"]], self.max_input_tokens, return_tensors="pt"
+                self.tokenizer, [record["text"]], descriptions, self.max_input_tokens, return_tensors="pt"
             )
             if return_evidence:
                 meta["token_info"] = _token_info(encoding, record["text"], record["description"])
@@ -505,7 +523,12 @@ class MultimodalSentimentPipeline(Pipeline):
             descriptions = [meta["description"] for meta in metas]
             return self._run(
                 encode_text_pairs(
-                    self.tokenizer, texts, nothing, self.max_input_tokens, padding=True, return_tensors="pt"
+                    self.tokenizer,
+                    texts,
+                    nothing if self.reads_descriptions else None,
+                    self.max_input_tokens,
+                    padding=True,
+                    return_tensors="pt",
                 )
             ), self._run(
                 encode_text_pairs(
@@ -581,9 +604,10 @@ def _check_views(views: Sequence[str] | None) -> tuple[str, ...]:
         views = [views]
     views = tuple(views)
     unknown = [view for view in views if view not in (CAPTION_VIEW, OCR_VIEW)]
-    if unknown or not views:
+    if unknown:
         raise ValueError(
-            f"image_views must be a non-empty list of {CAPTION_VIEW!r} and {OCR_VIEW!r}; got {list(views)}"
+            f"image_views must be a list of {CAPTION_VIEW!r} and {OCR_VIEW!r} (empty: images are ignored); "
+            f"got {list(views)}"
         )
     return views
 

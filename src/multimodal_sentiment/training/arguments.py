@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..modeling.modeling_common import MINILM_HUB_ID
+
 MODEL_KINDS = ("era", "misr")
 # Preset -> values for the arguments the user did not pass. The text-only baseline is ERA with
 # no description, plain mean pooling and no uniformity: MiniLM + mean pooling + linear head.
@@ -23,8 +25,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model_kind": "era", "image_views": ["caption", "ocr"], "freeze_encoder": True, "class_weights": "balanced",
     },  # fmt: skip
 }
-# Where MiniLM comes from when the `offline` extra is not installed.
-MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def default_encoder() -> str:

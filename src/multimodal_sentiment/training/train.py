@@ -32,7 +32,7 @@ from ..data.schema import canonical_split
 from ..evaluation.metrics import preprocess_logits_for_metrics, trainer_metrics
 from ..evaluation.representations import input_mode
 from ..evaluation.results import RESULTS_FILE, command_line, write_evaluation
-from ..modeling.modeling_era import resolve_encoder_source
+from ..modeling.modeling_common import resolve_encoder_source
 from .arguments import DataArguments, ModelArguments, RunArguments, apply_preset
 from .callbacks import TrainingRecordCallback, dataset_statistics, hyperparameters
 
@@ -108,10 +108,7 @@ def build_model(
         misused = [name for name in ERA_ONLY_FIELDS if chosen[name] is not None]
         if misused:
             raise ValueError(f"{misused} are ERA settings; MISR takes its own through --model_config JSON.")
-        try:
-            from ..modeling.modeling_misr import MisrForSequenceClassification as model_class
-        except ImportError as error:
-            raise ImportError(f"MISR is not available in this installation ({error}).") from error
+        from ..modeling.modeling_misr import MisrForSequenceClassification as model_class
     model = model_class.from_encoder(model_args.encoder_name_or_path, tokenizer=tokenizer, **config_kwargs)
     if model_args.freeze_encoder:
         if model_args.model_kind != "era":
