@@ -20,7 +20,8 @@ run() {  # run PRESET SEED [extra args...]
   echo "$(date -u +%FT%TZ) start $preset seed$seed"
   multimodal-sentiment train --preset "$preset" --seed "$seed" --output_dir "$RUNS/$preset/seed$seed" \
     "${COMMON[@]}" "$@" >> "runs/logs/$preset-seed$seed.log" 2>&1
-  echo "$(date -u +%FT%TZ) end $preset seed$seed (exit $?)"
+  local rc=$?
+  echo "$(date -u +%FT%TZ) end $preset seed$seed (exit $rc)"
 }
 
 # Let a run started by an earlier queue finish first (one run at a time on 2 cores).
