@@ -405,26 +405,35 @@ def test_dtype_and_device_apply_to_both_stages(tiny_era_dir, blip_dir):
 def test_description_cache_is_bounded_thread_safe_and_persisted(tmp_path):
     import threading
 
+    def hammer(cache: DescriptionCache) -> None:
+        def writer(worker: int) -> None:
+            for i in range(40):
+                cache.put(f"{worker}-{i}", f"description {worker} {i}")
+                cache.get(f"{worker}-{i // 2}")
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    in_memory = DescriptionCache(max_entries=5)
+    hammer(in_memory)
+    assert len(in_memory) == 5  # an in-memory cache never exceeds its bound
+
     path = tmp_path / "descriptions.jsonl"
-    cache = DescriptionCache(max_entries=5, path=path)
-
-    def writer(worker: int) -> None:
-        for i in range(40):
-            cache.put(f"{worker}-{i}", f"description {worker} {i}")
-            cache.get(f"{worker}-{i // 2}")
-
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(cache) == 5  # never above its bound
+    persisted = DescriptionCache(max_entries=5, path=path)
+    hammer(persisted)
+    assert len(persisted) == 240  # a persisted cache never evicts: that would re-run the VLM
     assert len(path.read_text().splitlines()) == 240  # every description persisted
     with path.open("a") as handle:
         handle.write('{"key": "torn", "descr')  # a writer killed mid-line
+        for _ in range(300):  # and many duplicates of one entry
+            handle.write('{"key": "0-0", "description": "description 0 0"}\n')
     reloaded = DescriptionCache(max_entries=5, path=path)
-    assert len(reloaded) == 5 and "torn" not in reloaded
-    assert len(path.read_text().splitlines()) == 5  # compacted: more than 2 x max_entries lines
+    assert len(reloaded) == 240 and "torn" not in reloaded
+    assert reloaded.get("5-39") == "description 5 39"
+    assert len(path.read_text().splitlines()) == 240  # rewritten without duplicates and torn lines
 
 
 def test_persisted_cache_spares_the_vlm_in_a_new_pipeline(tiny_era, tokenizer, blip_dir, count_generate, tmp_path):

@@ -77,7 +77,12 @@ def test_resumes_after_a_kill(tiny_era_dir, blip_dir, posts, tmp_path, generate_
     lines = _lines(output)
     assert [line["id"] for line in lines] == ["p1", "p2", "p3", "p4", "p5", "p6"]
     assert lines[:3] == first
-    assert predict.main(common) == 0 and len(_lines(output)) == 6  # nothing left to do
+    assert lines[4]["error"] and not any(line.get("error") for i, line in enumerate(lines) if i != 4)
+    (tmp_path / "img" / "gone.png").write_bytes((tmp_path / "img" / "red.png").read_bytes())  # the image appears
+    assert predict.main([*common, "--captioner-max-new-tokens", "3"]) == 0
+    lines = _lines(output)
+    assert len(lines) == 7 and lines[-1]["id"] == "p5" and not lines[-1].get("error")  # only the failed row retried
+    assert predict.main(common) == 0 and len(_lines(output)) == 7  # nothing left to do
 
 
 def test_csv_input_options_and_persisted_descriptions(tiny_era_dir, blip_dir, tmp_path, generate_batches):

@@ -11,7 +11,8 @@ object per line, `{"id": ..., "label": ..., "score": ..., "scores": {...}, "imag
 (plus `evidence` / `text_only` / `description_only` / `agreement` on request). A bad row gets
 `{"id": ..., "error": "..."}` and the run goes on (`--on-error raise` stops instead).
 
-Resuming: results are appended as they come; a restarted run skips ids already in the output.
+Resuming: results are appended as they come; a restarted run skips ids already in the output
+and retries the rows whose last line is an error (the last line of an id is its result).
 `--description-cache FILE` keeps image descriptions across runs, so a restart never re-runs
 the VLM on images it already described.
 """

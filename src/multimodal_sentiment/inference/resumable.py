@@ -56,7 +56,10 @@ def drop_torn_tail(path: str | Path) -> None:
 
 
 def done_ids(path: str | Path, id_key: str = "id") -> set[str]:
-    """Ids already present in an output file (CSV with an `id` column, or JSON lines)."""
+    """Ids already done in an output file (CSV with an `id` column, or JSON lines).
+
+    In JSON lines a row whose latest line is an error record (`"error"` set) is not done: a rerun
+    retries it and appends the new line (the last line of an id is its result)."""
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         return set()
@@ -68,9 +71,14 @@ def done_ids(path: str | Path, id_key: str = "id") -> set[str]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             try:
-                done.add(str(json.loads(line)[id_key]))
+                record = json.loads(line)
+                row_id = str(record[id_key])
             except (ValueError, KeyError, TypeError):
                 continue
+            if record.get("error"):
+                done.discard(row_id)
+            else:
+                done.add(row_id)
     return done
 
 

@@ -384,7 +384,9 @@ class DescriptionCache:
     revision, prompt, generation settings), so a changed prompt never returns a stale caption.
     With `path`, every new description is appended to the file (written only on `put`, never on
     import) and the file is read back on construction: a later run, or a run after a crash,
-    never re-captions an image. A torn last line from a killed process is skipped.
+    never re-captions an image. A torn last line from a killed process is skipped. A persisted
+    cache keeps every description (`max_entries` bounds in-memory caches only: text is small, and
+    evicting would re-run the VLM); reading the file drops only duplicate and torn lines.
     """
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_ENTRIES, path: str | os.PathLike | None = None):
@@ -417,7 +419,7 @@ class DescriptionCache:
         with self._lock:
             self._entries[key] = description
             self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
+            while not self.path and len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
             if self.path:
                 directory = os.path.dirname(os.path.abspath(self.path))
@@ -445,9 +447,7 @@ class DescriptionCache:
                     continue  # torn line from a killed writer
                 self._entries[key] = value
                 self._entries.move_to_end(key)
-                if len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
-        if lines > 2 * self.max_entries:  # keep the file from growing without bound
+        if lines > 2 * len(self._entries):  # mostly duplicates / torn lines: rewrite it deduplicated
             temporary = f"{self.path}.tmp-{os.getpid()}"
             with open(temporary, "w", encoding="utf-8") as handle:
                 for key, value in self._entries.items():
