@@ -1,5 +1,6 @@
-"""Compact ERA checkpoints (the embedded default's format): frozen encoder left out of the file,
-fetched at load time; export refuses when the encoder was fine-tuned."""
+"""Compact ERA checkpoints (the embedded default's format): the frozen part of the encoder is left
+out of the file and fetched at load time, the trained top layers are stored in float16; export
+refuses when a frozen weight was changed."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ from multimodal_sentiment import EraForSequenceClassification
 from multimodal_sentiment.convert import ExportError, export_checkpoint
 
 
-@pytest.fixture
-def frozen_era_dir(tmp_path, tiny_encoder_config, tokenizer):
-    """A tiny ERA built around a 'pretrained' encoder folder, encoder frozen, head trained a bit."""
+def _trained_era_dir(tmp_path, tiny_encoder_config, tokenizer, trained_layers: int):
+    """A tiny ERA built around a 'pretrained' encoder folder, only its top `trained_layers`
+    encoder layers (plus selector and head) trained a bit."""
     torch.manual_seed(3)
     encoder_dir = tmp_path / "encoder"
     BertModel(tiny_encoder_config).save_pretrained(encoder_dir)
     tokenizer.save_pretrained(encoder_dir)
-    model = EraForSequenceClassification.from_encoder(str(encoder_dir), token_top_k=3, captioner=None)
-    model.era.encoder.requires_grad_(False)
+    model = EraForSequenceClassification.from_encoder(
+        str(encoder_dir), token_top_k=3, captioner=None, encoder_trained_layers=trained_layers
+    )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     batch = tokenizer(["love it", "hate it"], ["a party", "a storm"], padding=True, return_tensors="pt")
     model.train()
@@ -34,6 +36,77 @@ def frozen_era_dir(tmp_path, tiny_encoder_config, tokenizer):
     model.eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder, model, batch
+
+
+@pytest.fixture
+def frozen_era_dir(tmp_path, tiny_encoder_config, tokenizer):
+    return _trained_era_dir(tmp_path, tiny_encoder_config, tokenizer, trained_layers=0)
+
+
+@pytest.fixture
+def top_layer_era_dir(tmp_path, tiny_encoder_config, tokenizer):
+    return _trained_era_dir(tmp_path, tiny_encoder_config, tokenizer, trained_layers=1)
+
+
+def test_trained_layers_freeze_everything_below_them(top_layer_era_dir, tmp_path):
+    _, model, _ = top_layer_era_dir
+    pretrained = BertModel.from_pretrained(tmp_path / "encoder").state_dict()
+    trainable = {name for name, p in model.era.encoder.named_parameters() if p.requires_grad}
+    assert trainable and all(name.startswith("encoder.layer.1.") for name in trainable)
+    for key, value in model.era.encoder.state_dict().items():
+        if key.startswith("encoder.layer.1."):
+            continue
+        assert torch.equal(value, pretrained[key]), key
+    assert not torch.equal(
+        model.era.encoder.state_dict()["encoder.layer.1.output.dense.weight"], pretrained["encoder.layer.1.output.dense.weight"]
+    )
+
+
+def test_compact_export_stores_the_trained_top_layer_in_float16(top_layer_era_dir, tmp_path):
+    source, model, batch = top_layer_era_dir
+    out = export_checkpoint(source, tmp_path / "compact", compact=True, log=lambda _: None)
+    with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
+        encoder_keys = {k: handle.get_tensor(k).dtype for k in handle.keys() if k.startswith("era.encoder.")}
+    assert encoder_keys and all(k.startswith("era.encoder.encoder.layer.1.") for k in encoder_keys)
+    assert set(encoder_keys.values()) == {torch.float16}
+
+    loaded = AutoModelForSequenceClassification.from_pretrained(out)
+    loaded.era.load_encoder_weights()
+    for key, value in model.state_dict().items():
+        expected = value.half().float() if key.startswith("era.encoder.encoder.layer.1.") else value
+        assert torch.equal(loaded.state_dict()[key], expected), key
+    with torch.no_grad():
+        got = loaded(**batch).logits
+        reference = model(**batch).logits
+    assert torch.allclose(got, reference, atol=1e-2)
+    assert loaded.config.encoder_trained_layers == 1
+
+    # The pipeline path (ensure_encoder_weights) keeps the stored layer too.
+    classifier = pipeline("multimodal-sentiment", model=str(out), trust_remote_code=True, device="cpu")
+    scores = classifier({"text": "love it", "image_description": "a party"})["scores"]
+    expected_scores = got[:1].softmax(-1)[0]
+    for i, name in loaded.config.id2label.items():
+        assert scores[name] == pytest.approx(float(expected_scores[i]), abs=1e-5)
+
+
+def test_compact_export_refuses_a_changed_layer_below_the_trained_ones(top_layer_era_dir, tmp_path):
+    source, model, _ = top_layer_era_dir
+    with torch.no_grad():
+        model.era.encoder.encoder.layer[0].output.dense.weight[0, 0] += 1.0
+    model.save_pretrained(source)
+    with pytest.raises(ExportError, match=r"outside its trained top layers \(encoder_trained_layers=1\)"):
+        export_checkpoint(source, tmp_path / "compact", compact=True, log=lambda _: None)
+    assert not (tmp_path / "compact").exists()
+
+
+def test_more_trained_layers_than_the_encoder_has_is_a_clear_error(tiny_encoder_config):
+    from multimodal_sentiment import EraConfig
+
+    config = EraConfig(encoder_config=tiny_encoder_config.to_dict(), encoder_trained_layers=5, captioner=None)
+    with pytest.raises(ValueError, match="Cannot train the top 5 layers: the encoder has 2"):
+        EraForSequenceClassification(config)
+    with pytest.raises(ValueError, match="encoder_trained_layers must be None"):
+        EraConfig(encoder_config=tiny_encoder_config.to_dict(), encoder_trained_layers=-1)
 
 
 def test_compact_export_leaves_out_the_encoder_and_predicts_the_same(frozen_era_dir, tmp_path):

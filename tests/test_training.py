@@ -95,9 +95,10 @@ def test_presets_fill_only_what_was_not_given(capsys):
     assert parse("--image_views", "none")[1].image_views == []
     assert parse("--class_names", "sad", "glad")[1].class_names == ["sad", "glad"]
     assert parse("--preset", "misr")[0].model_kind == "misr"
-    assert parse("--preset", "era-compact")[0].freeze_encoder is True
+    assert parse("--preset", "era-compact")[0].encoder_trained_layers == 0
+    assert parse("--preset", "era-top-layer")[0].encoder_trained_layers == 1
     assert set(PRESETS) == {
-        "text-only", "era-caption", "era-caption-ocr", "era-no-topk", "era-no-uniformity", "misr", "era-compact",
+        "text-only", "era-caption", "era-caption-ocr", "era-no-topk", "era-no-uniformity", "misr", "era-compact", "era-top-layer",
     }  # fmt: skip
     with pytest.raises(SystemExit):
         parse("--preset", "era-best")
@@ -198,8 +199,8 @@ def test_era_compact_trains_only_selector_and_head_and_exports_compact(tmp_path,
     for key, value in trained.era.encoder.state_dict().items():
         if key in pretrained:
             assert torch.equal(value, pretrained[key]), f"frozen encoder weight {key} changed"
-    with pytest.raises(ValueError, match="--freeze_encoder is an ERA option"):
-        cli_main(smoke_args(tiny_encoder_dir, mvsa_dir, tmp_path / "bad", "--preset", "misr", "--freeze_encoder", "true"))
+    with pytest.raises(ValueError, match="are ERA settings"):
+        cli_main(smoke_args(tiny_encoder_dir, mvsa_dir, tmp_path / "bad", "--preset", "misr", "--encoder_trained_layers", "0"))
     exported = export_checkpoint(output_dir, tmp_path / "exported", compact=True, log=lambda _: None)
     with safe_open(str(exported / "model.safetensors"), framework="pt") as handle:
         assert not [k for k in handle.keys() if k.startswith("era.encoder.")]

@@ -15,10 +15,12 @@ The export is atomic: everything is written into a hidden temporary sibling fold
 renamed to OUTPUT_DIR at the very end. A failure halfway removes the temporary folder and leaves
 no OUTPUT_DIR (and an existing OUTPUT_DIR untouched, unless `--overwrite` and the export succeeded).
 
-`--compact` (ERA with a frozen encoder, e.g. the `era-compact` training preset) stores only the
-token selector and classifier head: the config names the encoder (`encoder_name_or_path`, a Hub
-id) and `encoder_weights_in_checkpoint=False`, and the pipeline / `load_encoder_weights()` fetch
-it at load time. The export first checks that the encoder is bit-identical to that pretrained one.
+`--compact` (ERA trained with a frozen encoder or only its top layers, the `era-compact` and
+`era-top-layer` training presets) stores the token selector, the classifier head and the trained
+top layers (`encoder_trained_layers`, in float16), not the frozen rest of the encoder: the config
+names the encoder (`encoder_name_or_path`, a Hub id) and `encoder_weights_in_checkpoint=False`,
+and the pipeline / `load_encoder_weights()` fetch it at load time. The export first checks that
+the frozen part is bit-identical to that pretrained encoder.
 
 Models are built through `AutoConfig` / `AutoModelForSequenceClassification`, so any architecture
 this package registers (ERA, MISR) exports the same way. The code files written are this
@@ -348,7 +350,7 @@ def export_checkpoint(
     if hasattr(model.config, "special_token_ids") and not model.config.special_token_ids:
         # Never select CLS/SEP/PAD: a config written by hand for a state dict may not say which they are.
         model.config.special_token_ids = sorted(set(tok.all_special_ids))
-    skip_prefix = _make_compact(model, log) if compact else None
+    state = _make_compact(model, log) if compact else None
     pipeline_class = _add_custom_pipeline(model)
     if pipeline_class is None:
         log(f"export: WARNING no '{TASK}' pipeline is registered; pipeline(model=...) will not work on this folder.")
@@ -356,7 +358,7 @@ def export_checkpoint(
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.export-", dir=output.parent))
     try:
-        _write_folder(staging, model, tok, pipeline_class, skip_prefix)
+        _write_folder(staging, model, tok, pipeline_class, state)
         if processor is not None:
             processor.save_pretrained(str(staging))
         write_model_card(
@@ -416,35 +418,54 @@ def _encoder_prefix(model: Any) -> str:
     return f"{model.base_model_prefix}.encoder."
 
 
-def _make_compact(model: Any, log: Callable[[str], None]) -> str:
-    """Mark an ERA model compact after checking its encoder equals the pretrained one it names;
-    returns the state-dict prefix of the encoder weights to leave out."""
+def _make_compact(model: Any, log: Callable[[str], None]) -> dict[str, torch.Tensor]:
+    """Mark an ERA model compact and return the state dict to store: everything but the encoder's
+    frozen part, which must equal the pretrained encoder the config names. The encoder layers that
+    trained (`encoder_trained_layers`) are stored in float16 (rounded in the model too, so the
+    written weights are exactly the exported model's)."""
     source = getattr(model.config, "encoder_name_or_path", None)
     if not hasattr(model.config, "encoder_weights_in_checkpoint") or not source:
         raise ExportError("--compact needs an ERA model whose config names its pretrained encoder (encoder_name_or_path).")
     from transformers import AutoModel
 
-    from ..modeling.modeling_common import resolve_encoder_source
+    from ..modeling.modeling_common import resolve_encoder_source, top_layer_prefixes
 
+    encoder = model.base_model.encoder
+    trained = top_layer_prefixes(encoder, model.config.encoder_trained_layers or 0)
     pretrained = AutoModel.from_pretrained(resolve_encoder_source(source)).state_dict()
-    encoder_state = model.base_model.encoder.state_dict()
-    changed = [k for k, v in encoder_state.items() if k in pretrained and not torch.equal(v, pretrained[k])]
+    changed = [
+        k for k, v in encoder.state_dict().items()
+        if k in pretrained and not k.startswith(trained) and not torch.equal(v, pretrained[k])
+    ]  # fmt: skip
     if changed:
+        layers = model.config.encoder_trained_layers
         raise ExportError(
-            f"--compact: the encoder differs from the pretrained {source} ({len(changed)} tensors, e.g. {changed[:3]}); "
-            "only a frozen encoder can be left out. Train with --freeze_encoder (preset era-compact) or export in full."
+            f"--compact: the encoder differs from the pretrained {source} ({len(changed)} tensors, e.g. {changed[:3]}) "
+            f"outside its trained top layers (encoder_trained_layers={layers}); only those can be stored. Train with "
+            "--encoder_trained_layers N (presets era-compact, era-top-layer) or export in full."
         )
+    with torch.no_grad():
+        for name, parameter in encoder.named_parameters():
+            if name.startswith(trained):
+                parameter.copy_(parameter.half().float())
     model.config.encoder_weights_in_checkpoint = False
-    log(f"export: compact: encoder {source} left out (unchanged from the pretrained weights)")
-    return _encoder_prefix(model)
+    prefix = _encoder_prefix(model)
+    stored = tuple(prefix + p for p in trained)
+    state = {
+        k: (v.half() if k.startswith(stored) and v.is_floating_point() else v)
+        for k, v in model.state_dict().items()
+        if not k.startswith(prefix) or k.startswith(stored)
+    }
+    kept = f"its top {len(trained)} layers stored in float16" if trained else "left out"
+    log(f"export: compact: encoder {source} {kept} (the rest equals the pretrained weights)")
+    return state
 
 
 def _write_folder(
-    folder: Path, model: Any, tokenizer: Any, pipeline_class: type | None, skip_prefix: str | None = None
+    folder: Path, model: Any, tokenizer: Any, pipeline_class: type | None, state: dict[str, Any] | None = None
 ) -> None:
     from transformers.dynamic_module_utils import custom_object_save
 
-    state = None if skip_prefix is None else {k: v for k, v in model.state_dict().items() if not k.startswith(skip_prefix)}
     model.save_pretrained(str(folder), state_dict=state)
     tokenizer.save_pretrained(str(folder))
     if pipeline_class is not None:
@@ -530,7 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trust-remote-code", action="store_true", help="run the source folder's own .py files to load it")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT_DIR if it exists (only after a successful export)")
     parser.add_argument(
-        "--compact", action="store_true", help="ERA with a frozen encoder: store only selector + head (the encoder is fetched at load)"
+        "--compact", action="store_true", help="ERA with a frozen encoder or only its top layers trained: store selector, head and those layers "
+        "(the frozen rest is fetched at load)"
     )
     return parser
 

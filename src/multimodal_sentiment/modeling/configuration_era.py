@@ -38,6 +38,11 @@ class EraConfig(MultimodalSentimentConfig):
         encoder_weights_in_checkpoint (`bool`, defaults to `True`):
             `False` marks a compact checkpoint that stores only the selector and head and reloads
             the frozen encoder from `encoder_name_or_path` (see `EraModel.load_encoder_weights`).
+        encoder_trained_layers (`int`, *optional*):
+            How many of the encoder's top transformer layers train. `None`: the whole encoder.
+            `0`: none (a frozen encoder; only the selector and head train). `N`: the top N layers;
+            the embeddings and lower layers stay at the pretrained weights of `encoder_name_or_path`,
+            so a compact checkpoint stores only those N layers.
         token_top_k (`int`, *optional*, defaults to 16):
             Number of tokens pooled into the post representation. `None` or `0` pools all valid
             tokens with a plain mean (no scorer). K is capped at the number of valid tokens.
@@ -71,6 +76,7 @@ class EraConfig(MultimodalSentimentConfig):
     default_auto_map = ERA_AUTO_MAP
 
     encoder_weights_in_checkpoint: bool = True
+    encoder_trained_layers: int | None = None
     token_top_k: int | None = 16
     token_gate: str = "sigmoid"
     selector_hidden_size: int | None = None
@@ -87,6 +93,8 @@ class EraConfig(MultimodalSentimentConfig):
             raise ValueError(
                 f"class_weights needs one positive weight per label ({self.num_labels}), got {self.class_weights}."
             )
+        if self.encoder_trained_layers is not None and self.encoder_trained_layers < 0:
+            raise ValueError(f"encoder_trained_layers must be None (all) or >= 0, got {self.encoder_trained_layers}.")
         if self.token_top_k is not None and self.token_top_k < 0:
             raise ValueError(f"token_top_k must be None, 0 (all tokens) or positive, got {self.token_top_k}.")
         if self.token_gate not in TOKEN_GATES:

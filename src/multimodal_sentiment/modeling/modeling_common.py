@@ -46,6 +46,32 @@ def text_encoder_from_config(config: Any) -> nn.Module:
     return encoder
 
 
+def top_layer_prefixes(encoder: nn.Module, count: int) -> tuple[str, ...]:
+    """State-dict prefixes (relative to `encoder`) of its top `count` transformer layers: the
+    layers found as the `nn.ModuleList` holding `config.num_hidden_layers` modules."""
+    if count == 0:
+        return ()
+    num_layers = encoder.config.num_hidden_layers
+    if not 0 < count <= num_layers:
+        raise ValueError(f"Cannot train the top {count} layers: the encoder has {num_layers}.")
+    for name, module in encoder.named_modules():
+        if isinstance(module, nn.ModuleList) and len(module) == num_layers:
+            return tuple(f"{name}.{i}." for i in range(num_layers - count, num_layers))
+    raise ValueError(
+        f"Cannot find the {num_layers} transformer layers of {type(encoder).__name__}; "
+        "use encoder_trained_layers=None (train it all) or 0 (frozen)."
+    )
+
+
+def freeze_encoder_below(encoder: nn.Module, trained_layers: int | None) -> None:
+    """Freeze every encoder weight outside its top `trained_layers` layers (None: freeze nothing)."""
+    if trained_layers is None:
+        return
+    prefixes = top_layer_prefixes(encoder, trained_layers)
+    for name, parameter in encoder.named_parameters():
+        parameter.requires_grad_(name.startswith(prefixes))
+
+
 def copy_pretrained_state(module: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
     """Copy pretrained weights into `module`; raise if any weight the module uses is missing.
 
@@ -87,6 +113,8 @@ __all__ = [
     "resolve_encoder_source",
     "load_pretrained_encoder",
     "text_encoder_from_config",
+    "top_layer_prefixes",
+    "freeze_encoder_below",
     "copy_pretrained_state",
     "check_labels",
     "ensure_encoder_weights",

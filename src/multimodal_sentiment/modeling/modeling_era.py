@@ -18,9 +18,11 @@ from .configuration_era import EraConfig
 from .modeling_common import (
     check_labels,
     copy_pretrained_state,
+    freeze_encoder_below,
     load_pretrained_encoder,
     resolve_encoder_source,
     text_encoder_from_config,
+    top_layer_prefixes,
 )
 from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
 
@@ -122,6 +124,7 @@ class EraModel(EraPreTrainedModel):
             # A compact checkpoint stores no encoder: `load_encoder_weights()` (the pipeline calls
             # it) fetches the pretrained one, so its absence from the file is expected.
             self._keys_to_ignore_on_load_missing = [r"(^|\.)encoder\."]
+        freeze_encoder_below(self.encoder, config.encoder_trained_layers)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
@@ -136,11 +139,15 @@ class EraModel(EraPreTrainedModel):
 
     def load_encoder_weights(self, encoder_name_or_path: str | None = None, **hub_kwargs: Any) -> None:
         """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`),
-        from an installed offline copy when there is one, else from the Hub."""
+        from an installed offline copy when there is one, else from the Hub. The top
+        `encoder_trained_layers` layers keep their (trained, stored) weights."""
         source = encoder_name_or_path or self.config.encoder_name_or_path
         if not source:
             raise ValueError("No encoder to load: pass encoder_name_or_path or set config.encoder_name_or_path.")
-        self.load_encoder_state(load_pretrained_encoder(source, **hub_kwargs).state_dict())
+        state = load_pretrained_encoder(source, **hub_kwargs).state_dict()
+        trained = top_layer_prefixes(self.encoder, self.config.encoder_trained_layers or 0)
+        state.update({k: v for k, v in self.encoder.state_dict().items() if k.startswith(trained)})
+        self.load_encoder_state(state)
 
     def forward(
         self,

@@ -18,12 +18,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     "era-no-topk": {"model_kind": "era", "image_views": ["caption", "ocr"], "token_top_k": 0},
     "era-no-uniformity": {"model_kind": "era", "image_views": ["caption", "ocr"], "uniformity_weight": 0.0},
     "misr": {"model_kind": "misr", "image_views": ["caption", "ocr"]},
-    # The embedded default: frozen encoder, only selector + head train (a few hundred KB to ship).
-    # Balanced class weights: with a frozen encoder the head otherwise never predicts the rare
-    # negative class (MVSA-Multiple is 66% positive, 8% negative).
+    # Frozen encoder, only selector + head train (a few hundred KB to ship). Balanced class
+    # weights: with a frozen encoder the head otherwise never predicts the rare negative class
+    # (MVSA-Multiple is 66% positive, 8% negative).
     "era-compact": {
-        "model_kind": "era", "image_views": ["caption", "ocr"], "freeze_encoder": True, "class_weights": "balanced",
+        "model_kind": "era", "image_views": ["caption", "ocr"], "encoder_trained_layers": 0, "class_weights": "balanced",
     },  # fmt: skip
+    # The embedded default: the encoder's top layer trains too (about 3.6 MB in float16 to ship).
+    "era-top-layer": {"model_kind": "era", "image_views": ["caption", "ocr"], "encoder_trained_layers": 1},
 }
 
 
@@ -57,9 +59,12 @@ class ModelArguments:
         default=None,
         metadata={"help": "ERA: cross-entropy label weights: 'balanced' (inverse training-set frequency) or 'w0,w1,...'"},
     )
-    freeze_encoder: bool | None = field(
+    encoder_trained_layers: int | None = field(
         default=None,
-        metadata={"help": "ERA: train only the token selector and head (the compact embedded default)"},
+        metadata={
+            "help": "ERA: train only the encoder's top N layers (0: frozen encoder, only selector + head train); "
+            "default: all. Compact exports store only those layers."
+        },
     )
     model_config: str | None = field(
         default=None,

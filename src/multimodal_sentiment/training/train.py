@@ -55,6 +55,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
 }
 ERA_ONLY_FIELDS = (
     "token_top_k", "token_gate", "uniformity_weight", "uniformity_type", "selector_hidden_size", "class_weights",
+    "encoder_trained_layers",
 )  # fmt: skip
 
 
@@ -110,10 +111,6 @@ def build_model(
             raise ValueError(f"{misused} are ERA settings; MISR takes its own through --model_config JSON.")
         from ..modeling.modeling_misr import MisrForSequenceClassification as model_class
     model = model_class.from_encoder(model_args.encoder_name_or_path, tokenizer=tokenizer, **config_kwargs)
-    if model_args.freeze_encoder:
-        if model_args.model_kind != "era":
-            raise ValueError("--freeze_encoder is an ERA option (its compact checkpoints store only selector + head).")
-        model.era.encoder.requires_grad_(False)
     return model
 
 
