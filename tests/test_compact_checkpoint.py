@@ -147,3 +147,24 @@ def test_compact_export_refuses_a_fine_tuned_encoder(frozen_era_dir, tmp_path):
 def test_load_encoder_weights_without_a_source_says_what_to_do(tiny_era):
     with pytest.raises(ValueError, match="No encoder to load"):
         tiny_era.era.load_encoder_weights()
+
+
+def test_compact_checkpoint_refuses_other_encoder_weights_than_it_was_trained_with(top_layer_era_dir, tmp_path):
+    source, _, _ = top_layer_era_dir
+    out = export_checkpoint(source, tmp_path / "compact", compact=True, log=lambda _: None)
+    assert len(json.loads((out / "config.json").read_text())["encoder_fingerprint"]) == 64
+    # The "Hub repository" of the encoder changes one frozen weight after the export.
+    encoder_dir = tmp_path / "encoder"
+    original = BertModel.from_pretrained(encoder_dir)
+    changed = BertModel.from_pretrained(encoder_dir)
+    with torch.no_grad():
+        changed.embeddings.word_embeddings.weight[7, 0] += 0.5
+    changed.save_pretrained(encoder_dir)
+    loaded = AutoModelForSequenceClassification.from_pretrained(out)
+    with pytest.raises(ValueError, match="are not the ones this checkpoint was trained with"):
+        loaded.era.load_encoder_weights()
+    # A change inside the stored (trained) top layer does not matter: those weights come from the checkpoint.
+    with torch.no_grad():
+        original.encoder.layer[1].output.dense.weight[0, 0] += 0.5
+    original.save_pretrained(encoder_dir)
+    loaded.era.load_encoder_weights()

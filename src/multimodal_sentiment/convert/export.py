@@ -428,7 +428,7 @@ def _make_compact(model: Any, log: Callable[[str], None]) -> dict[str, torch.Ten
         raise ExportError("--compact needs an ERA model whose config names its pretrained encoder (encoder_name_or_path).")
     from transformers import AutoModel
 
-    from ..modeling.modeling_common import resolve_encoder_source, top_layer_prefixes
+    from ..modeling.modeling_common import resolve_encoder_source, top_layer_prefixes, weights_fingerprint
 
     encoder = model.base_model.encoder
     trained = top_layer_prefixes(encoder, model.config.encoder_trained_layers or 0)
@@ -449,6 +449,8 @@ def _make_compact(model: Any, log: Callable[[str], None]) -> dict[str, torch.Ten
             if name.startswith(trained):
                 parameter.copy_(parameter.half().float())
     model.config.encoder_weights_in_checkpoint = False
+    frozen = [k for k in encoder.state_dict() if not k.startswith(trained) and k in pretrained]
+    model.config.encoder_fingerprint = weights_fingerprint(pretrained, frozen)
     prefix = _encoder_prefix(model)
     stored = tuple(prefix + p for p in trained)
     state = {

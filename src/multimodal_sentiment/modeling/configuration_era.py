@@ -38,6 +38,9 @@ class EraConfig(MultimodalSentimentConfig):
         encoder_weights_in_checkpoint (`bool`, defaults to `True`):
             `False` marks a compact checkpoint that stores only the selector and head and reloads
             the frozen encoder from `encoder_name_or_path` (see `EraModel.load_encoder_weights`).
+        encoder_fingerprint (`str`, *optional*):
+            Written by a compact export: sha256 of the frozen encoder weights the checkpoint was
+            trained on. `load_encoder_weights` refuses other weights rather than predict with them.
         encoder_trained_layers (`int`, *optional*):
             How many of the encoder's top transformer layers train. `None`: the whole encoder.
             `0`: none (a frozen encoder; only the selector and head train). `N`: the top N layers;
@@ -76,6 +79,7 @@ class EraConfig(MultimodalSentimentConfig):
     default_auto_map = ERA_AUTO_MAP
 
     encoder_weights_in_checkpoint: bool = True
+    encoder_fingerprint: str | None = None
     encoder_trained_layers: int | None = None
     token_top_k: int | None = 16
     token_gate: str = "sigmoid"

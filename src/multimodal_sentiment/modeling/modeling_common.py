@@ -5,7 +5,9 @@ Hub-bound: imports torch, transformers and the standard library only.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -72,6 +74,17 @@ def freeze_encoder_below(encoder: nn.Module, trained_layers: int | None) -> None
         parameter.requires_grad_(name.startswith(prefixes))
 
 
+def weights_fingerprint(state_dict: dict[str, torch.Tensor], names: Iterable[str]) -> str:
+    """sha256 of the named tensors (names, shapes and float32 values, in name order): identifies the
+    frozen encoder a compact checkpoint was trained on, so another one is never used silently."""
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        tensor = state_dict[name].detach().to("cpu", torch.float32).contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
 def copy_pretrained_state(module: nn.Module, state_dict: dict[str, torch.Tensor], what: str) -> None:
     """Copy pretrained weights into `module`; raise if any weight the module uses is missing.
 
@@ -115,6 +128,7 @@ __all__ = [
     "text_encoder_from_config",
     "top_layer_prefixes",
     "freeze_encoder_below",
+    "weights_fingerprint",
     "copy_pretrained_state",
     "check_labels",
     "ensure_encoder_weights",

@@ -23,6 +23,7 @@ from .modeling_common import (
     resolve_encoder_source,
     text_encoder_from_config,
     top_layer_prefixes,
+    weights_fingerprint,
 )
 from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
 
@@ -145,8 +146,19 @@ class EraModel(EraPreTrainedModel):
         if not source:
             raise ValueError("No encoder to load: pass encoder_name_or_path or set config.encoder_name_or_path.")
         state = load_pretrained_encoder(source, **hub_kwargs).state_dict()
+        current = self.encoder.state_dict()
         trained = top_layer_prefixes(self.encoder, self.config.encoder_trained_layers or 0)
-        state.update({k: v for k, v in self.encoder.state_dict().items() if k.startswith(trained)})
+        frozen = [k for k in current if not k.startswith(trained) and k in state]
+        expected = self.config.encoder_fingerprint
+        got = None if expected is None else weights_fingerprint(state, frozen)
+        if got != expected:
+            raise ValueError(
+                f"The encoder weights loaded from {source!r} are not the ones this checkpoint was trained with "
+                f"(config.encoder_fingerprint {expected[:12]}..., got {got[:12]}...): "
+                "its Hub repository may have changed. Load the original weights, e.g. "
+                "`load_encoder_weights(source, revision=...)`, or use a full (non-compact) checkpoint."
+            )
+        state.update({k: v for k, v in current.items() if k.startswith(trained)})
         self.load_encoder_state(state)
 
     def forward(
