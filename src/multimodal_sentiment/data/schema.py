@@ -19,6 +19,7 @@ from typing import Any
 from datasets import ClassLabel, Dataset, Features, Image, Value
 
 from ..modeling.configuration_common import DEFAULT_LABELS, IMAGE_VIEWS
+from ..modeling.text_pairs import normalize_whitespace
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +80,7 @@ def normalise_label(value: Any, names: Sequence[str], where: str, codes: Mapping
 
 def clean_text(value: Any) -> str | None:
     """Whitespace-normalised string, or None for empty / missing values."""
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return text or None
+    return normalize_whitespace(value) or None
 
 
 def read_csv_rows(path: Path, required: Iterable[str], layout: str, **reader_kwargs: Any) -> list[dict[str, str]]:
@@ -95,6 +93,28 @@ def read_csv_rows(path: Path, required: Iterable[str], layout: str, **reader_kwa
                 f"{path}: missing column(s) {missing}; found {reader.fieldnames}. Expected layout: {layout}"
             )
         return list(reader)
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+
+
+def read_table(path: str | Path, required: Iterable[str] = (), layout: str = "") -> list[dict[str, Any]]:
+    """Rows of a CSV/TSV (header row) or JSON-lines / JSON-list file; raises naming the file (and
+    the row) when a required column is missing, ending with the expected `layout`."""
+    path = Path(path)
+    required = list(required)
+    if path.suffix in (".csv", ".tsv"):
+        return read_csv_rows(path, required, layout, delimiter="\t" if path.suffix == ".tsv" else ",")
+    if path.suffix not in (".jsonl", ".json"):
+        raise ValueError(f"{path}: expected a {'/'.join(TABLE_SUFFIXES)} file. Expected layout: {layout}")
+    rows = read_json_lines(path) if path.suffix == ".jsonl" else json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(rows, list) or any(not isinstance(row, dict) for row in rows):
+        raise ValueError(f"{path}: expected one JSON object per row. Expected layout: {layout}")
+    for number, row in enumerate(rows, start=1):
+        missing = [column for column in required if column not in row]
+        if missing:
+            raise ValueError(f"{path}, row {number}: missing {missing}. Expected layout: {layout}")
+    return rows
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:

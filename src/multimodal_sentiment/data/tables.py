@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from datasets import DatasetDict
 
 from .schema import (
     SENTIMENT_LABELS,
+    TABLE_SUFFIXES,
     VIEW_COLUMNS,
     build_features,
     build_split,
@@ -20,15 +20,13 @@ from .schema import (
     find_image,
     log_coverage,
     normalise_label,
-    read_csv_rows,
     read_descriptions,
-    read_json_lines,
+    read_table,
 )
 
 logger = logging.getLogger(__name__)
 
 TUMEMO_LABELS = ("angry", "bored", "calm", "fear", "happy", "love", "sad")
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
 SPLIT_STEMS = ("train", "validation", "valid", "val", "dev", "test")
 IMAGE_COLUMNS = ("image", "image_path", "file_name", "image_file")
 # A view's column in a user's table: its own name, or the descriptions-file column name.
@@ -56,19 +54,6 @@ def _split_files(folder: Path) -> dict[str, Path]:
 
 def is_table(path: Path) -> bool:
     return path.suffix in TABLE_SUFFIXES if path.is_file() else bool(_split_files(path))
-
-
-def _read_table(path: Path) -> list[dict[str, Any]]:
-    if path.suffix in (".csv", ".tsv"):
-        return read_csv_rows(path, ["text", "label"], TABLE_LAYOUT, delimiter="\t" if path.suffix == ".tsv" else ",")
-    rows = read_json_lines(path) if path.suffix == ".jsonl" else json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(rows, list) or any(not isinstance(r, dict) for r in rows):
-        raise ValueError(f"{path}: expected one JSON object per row. Expected layout: {TABLE_LAYOUT}")
-    for index, row in enumerate(rows):
-        missing = [c for c in ("text", "label") if c not in row]
-        if missing:
-            raise ValueError(f"{path}, row {index + 1}: missing {missing}. Expected layout: {TABLE_LAYOUT}")
-    return rows
 
 
 def _infer_label_names(raw: list[Any], where: Path) -> tuple[str, ...]:
@@ -101,7 +86,7 @@ def load_table(
     files = {"train": path} if path.is_file() else _split_files(path)
     if not files:
         raise FileNotFoundError(f"No data table found at {path}. Expected layout: {TABLE_LAYOUT}")
-    tables = {split: _read_table(file) for split, file in files.items()}
+    tables = {split: read_table(file, ["text", "label"], TABLE_LAYOUT) for split, file in files.items()}
     if label_names is None:
         label_names = _infer_label_names([row["label"] for rows in tables.values() for row in rows], path)
     codes = dict(enumerate(label_names))

@@ -24,9 +24,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..data.schema import DESCRIPTION_FILES, IMAGE_SUFFIXES
+from ..data.schema import DESCRIPTION_FILES, IMAGE_SUFFIXES, TABLE_SUFFIXES, read_table
 from .resumable import (
-    TABLE_SUFFIXES,
     chunks,
     default_device,
     distributed_env,
@@ -35,7 +34,6 @@ from .resumable import (
     parse_dtype,
     part_path,
     part_paths,
-    read_table,
     resolve_image,
 )
 
@@ -95,7 +93,7 @@ def list_images(
         files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         return [ImageItem(p.relative_to(source).with_suffix("").as_posix(), str(p)) for p in files]
     if source.is_file() and source.suffix in TABLE_SUFFIXES:
-        layout = f"Expected columns {id_column},{image_column} (image: a path relative to the manifest, or a URL)."
+        layout = f"columns {id_column},{image_column} (image: a path relative to the manifest, or a URL)"
         rows = read_table(source, [id_column, image_column], layout)
         root = image_root or source.parent
         items, seen = [], set()

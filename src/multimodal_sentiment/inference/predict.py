@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .resumable import default_device, done_ids, drop_torn_tail, parse_dtype, read_table, resolve_image
+from ..data.schema import read_table
+from .resumable import default_device, done_ids, drop_torn_tail, parse_dtype, resolve_image
 
 
 def build_parser() -> argparse.ArgumentParser:

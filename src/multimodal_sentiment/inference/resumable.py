@@ -16,29 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..data.schema import read_csv_rows, read_json_lines
-
 T = TypeVar("T")
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
-
-
-def read_table(path: str | Path, required: Iterable[str] = (), layout: str = "") -> list[dict[str, Any]]:
-    """Rows of a CSV/TSV (header row) or JSON-lines / JSON-list file; raises naming the file when
-    a required column is missing."""
-    path = Path(path)
-    required = list(required)
-    if path.suffix in (".csv", ".tsv"):
-        return read_csv_rows(path, required, layout, delimiter="\t" if path.suffix == ".tsv" else ",")
-    if path.suffix not in (".jsonl", ".json"):
-        raise ValueError(f"{path}: expected a .csv, .tsv, .jsonl or .json file")
-    rows = read_json_lines(path) if path.suffix == ".jsonl" else json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(rows, list) or any(not isinstance(row, dict) for row in rows):
-        raise ValueError(f"{path}: expected one JSON object per row. {layout}")
-    for number, row in enumerate(rows, start=1):
-        missing = [column for column in required if column not in row]
-        if missing:
-            raise ValueError(f"{path}, row {number}: missing {missing}. {layout}")
-    return rows
 
 
 def drop_torn_tail(path: str | Path) -> None:

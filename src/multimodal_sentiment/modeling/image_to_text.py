@@ -40,7 +40,7 @@ from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from .image_inputs import image_content_hash
-from .text_pairs import compose_description
+from .text_pairs import compose_description, normalize_whitespace
 
 CAPTION_VIEW = "caption"
 OCR_VIEW = "ocr"
@@ -52,11 +52,6 @@ DEFAULT_CACHE_ENTRIES = 10_000
 _DROP_TRAILING_SEPARATOR = {"git"}
 # Arguments that only select the files to load; they go to the processor as well as the model.
 _SHARED_LOAD_KWARGS = ("trust_remote_code", "token", "cache_dir", "local_files_only", "subfolder")
-
-
-def normalize_description(text: Any) -> str:
-    """One line, single spaces: descriptions go into CSV files and tokenizer pairs."""
-    return " ".join(str(text if text is not None else "").split())
 
 
 class ImageToText:
@@ -228,10 +223,10 @@ class TransformersCaptioner(ImageToText):
             # Decoder-only models echo the prompt token for token: cut it off exactly.
             if sequences.shape[1] >= width and torch.equal(sequences[:, :width], prompt_ids):
                 texts = decoder.batch_decode(sequences[:, width:], skip_special_tokens=True)
-                return [normalize_description(t) for t in texts]
+                return [normalize_whitespace(t) for t in texts]
         texts = decoder.batch_decode(sequences, skip_special_tokens=True)
         if prompt_ids is None:
-            return [normalize_description(t) for t in texts]
+            return [normalize_whitespace(t) for t in texts]
         # BLIP-style models echo the prefix without its end token: cut the decoded prefix off,
         # as the image-text-to-text pipeline does (it may sit after a couple of spaces).
         prefixes = decoder.batch_decode(prompt_ids, skip_special_tokens=True)
@@ -239,7 +234,7 @@ class TransformersCaptioner(ImageToText):
         for text, prefix in zip(texts, prefixes, strict=True):
             prefix = prefix.strip()
             at = text.find(prefix) if prefix else -1
-            out.append(normalize_description(text[at + len(prefix) :] if 0 <= at <= 2 else text))
+            out.append(normalize_whitespace(text[at + len(prefix) :] if 0 <= at <= 2 else text))
         return out
 
 
@@ -276,7 +271,7 @@ class CallableCaptioner(ImageToText):
         bad = [type(t).__name__ for t in output if t is not None and not isinstance(t, str)]
         if bad:
             raise TypeError(f"captioner {self.source} must return strings, got {bad[0]}")
-        return [normalize_description(t) for t in output]
+        return [normalize_whitespace(t) for t in output]
 
 
 class OcrReader(ImageToText):
@@ -315,7 +310,7 @@ class OcrReader(ImageToText):
             for image in images:
                 result, _ = engine(image)
                 lines = [text for _box, text, score in (result or []) if float(score) >= self.min_score]
-                texts.append(normalize_description(" ".join(lines)))
+                texts.append(normalize_whitespace(" ".join(lines)))
         return texts
 
     def _get_engine(self) -> Any:
@@ -519,7 +514,7 @@ class ImageDescriber:
                 firsts = [positions[0] for positions in pending.values()]
                 fresh = view.describe([images[i] for i in firsts], prompt=prompt, max_new_tokens=max_new_tokens)
                 for (image_hash, positions), text in zip(pending.items(), fresh, strict=True):
-                    text = normalize_description(text)
+                    text = normalize_whitespace(text)
                     if self.cache is not None:
                         self.cache.put(self.cache.make_key(image_hash, identity), text)
                     for position in positions:
@@ -543,5 +538,4 @@ __all__ = [
     "OcrReader",
     "TransformersCaptioner",
     "build_captioner",
-    "normalize_description",
 ]

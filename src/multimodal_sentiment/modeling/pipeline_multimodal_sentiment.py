@@ -47,7 +47,7 @@ from .image_to_text import (
     build_captioner,
 )
 from .modeling_common import ensure_encoder_weights
-from .text_pairs import encode_text_pairs
+from .text_pairs import encode_text_pairs, normalize_whitespace
 
 TASK = "multimodal-sentiment"
 MISR_MODEL_TYPE = "misr-multimodal-sentiment"
@@ -417,7 +417,7 @@ class MultimodalSentimentPipeline(Pipeline):
             record.update(
                 # The model reads it as training did (compose_description collapses whitespace);
                 # the output returns it exactly as given.
-                description=" ".join(description.split()) or None,
+                description=normalize_whitespace(description) or None,
                 image_description=description,
                 description_views=[PRECOMPUTED_VIEW],
             )

@@ -10,6 +10,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
+def normalize_whitespace(text: Any) -> str:
+    """One line, single spaces ("" for None): how every text, description and view is read, in
+    training data, CSV files and the pipeline alike."""
+    return " ".join(str(text if text is not None else "").split())
+
+
 def compose_description(
     views: Mapping[str, str | None], image_views: Sequence[str], separator: str = " . "
 ) -> str | None:
@@ -18,8 +24,8 @@ def compose_description(
     parts = []
     for name in image_views:
         value = views.get(name)
-        if value is not None and str(value).strip():
-            parts.append(" ".join(str(value).split()))
+        if normalized := normalize_whitespace(value):
+            parts.append(normalized)
     return separator.join(parts) if parts else None
 
 
