@@ -228,3 +228,18 @@ def test_report_mean_std_anchors_and_commands(tmp_path):
     assert report_main([str(tmp_path / "runs" / "text-only"), "--output", str(output)]) == 0
     again = output.read_text()
     assert "Prose after." in again and again.count("results:begin") == 1 and "era-caption-ocr" not in again
+
+
+def test_report_counts_a_run_evaluated_twice_once(tmp_path, capsys):
+    run = tmp_path / "runs" / "text-only" / "seed1"
+    (run / "eval-mvsa-multiple-test").mkdir(parents=True)
+    first = _record("text-only", 1, 0.70, 0.67) | {"date": "2026-11-24T03:00:00+00:00"}
+    again = _record("text-only", 1, 0.70, 0.67) | {"date": "2026-11-24T04:00:00+00:00"}
+    (run / "results.json").write_text(json.dumps(first))
+    (run / "eval-mvsa-multiple-test" / "results.json").write_text(json.dumps(again))
+    output = tmp_path / "results.md"
+    assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
+    assert "| text-only | 1 | 70.00 | 67.00 | 10.0 |" in output.read_text()
+    assert "text-only seed 1 appears twice; using " + str(run / "eval-mvsa-multiple-test" / "results.json") in (
+        capsys.readouterr().out
+    )

@@ -36,6 +36,22 @@ def find_results(paths: Sequence[str | Path]) -> list[Path]:
     return found
 
 
+def drop_repeated_runs(records: list[dict[str, Any]], paths: list[Path]) -> list[dict[str, Any]]:
+    """One record per (dataset, split, preset, seed): a run evaluated again (e.g. `evaluate` on a
+    training folder writes `eval-*/results.json` inside it) must not count as another seed.
+    The newest record wins; the dropped files are printed."""
+    newest: dict[tuple[Any, ...], tuple[dict[str, Any], Path]] = {}
+    for record, path in zip(records, paths, strict=True):
+        key = (record["dataset"], record["split"], record.get("preset") or record["model_type"], record.get("seed"))
+        kept = newest.get(key)
+        if kept is not None:
+            older, newer = sorted([kept, (record, path)], key=lambda item: str(item[0].get("date", "")))
+            print(f"report: {key[2]} seed {key[3]} appears twice; using {newer[1]}, not {older[1]}")
+            record, path = newer
+        newest[key] = (record, path)
+    return [record for record, _ in newest.values()]
+
+
 def _mean_std(values: list[float]) -> str:
     mean = statistics.fmean(values)
     return f"{mean:.2f} ± {statistics.stdev(values):.2f}" if len(values) > 1 else f"{mean:.2f}"
@@ -99,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default=None, help="only this dataset (e.g. mvsa-multiple)")
     parser.add_argument("--split", default="test", help="only this split (default test)")
     args = parser.parse_args(argv)
-    records = [json.loads(p.read_text(encoding="utf-8")) for p in find_results(args.paths)]
+    paths = find_results(args.paths)
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    records = drop_repeated_runs(records, paths)
     records = [r for r in records if r["split"] == args.split and args.dataset in (None, r["dataset"])]
     if not records:
         parser.error(f"no results for split {args.split!r} in {args.paths}")
