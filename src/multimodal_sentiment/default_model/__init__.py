@@ -12,10 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..modeling.modeling_common import MINILM_HUB_ID
-
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "era-minilm-mvsa"
-ENCODER_HUB_ID = MINILM_HUB_ID
 
 
 def default_model_path() -> Path:

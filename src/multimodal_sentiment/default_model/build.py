@@ -32,7 +32,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import DEFAULT_MODEL_DIR, ENCODER_HUB_ID
+from ..modeling.modeling_common import MINILM_HUB_ID
+from . import DEFAULT_MODEL_DIR
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_METRIC_DRIFT = 0.005
@@ -116,8 +117,8 @@ def build(
         config = json.loads(config_path.read_text())
         config.pop("auto_map", None)
         config.pop("custom_pipelines", None)
-        if config.get("encoder_name_or_path") != ENCODER_HUB_ID:
-            raise ValueError(f"The default must use {ENCODER_HUB_ID}, this run used {config.get('encoder_name_or_path')}.")
+        if config.get("encoder_name_or_path") != MINILM_HUB_ID:
+            raise ValueError(f"The default must use {MINILM_HUB_ID}, this run used {config.get('encoder_name_or_path')}.")
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         shutil.copy(results, staging / "results.json")
         if check_dataset is not None:
