@@ -69,6 +69,8 @@ def test_compact_export_stores_the_trained_top_layer_in_float16(top_layer_era_di
         encoder_keys = {k: handle.get_tensor(k).dtype for k in handle.keys() if k.startswith("era.encoder.")}
     assert encoder_keys and all(k.startswith("era.encoder.encoder.layer.1.") for k in encoder_keys)
     assert set(encoder_keys.values()) == {torch.float16}
+    card = (out / "README.md").read_text()
+    assert "## A compact checkpoint" in card and "top 1 layer (the only encoder weights that trained" in card
 
     loaded = AutoModelForSequenceClassification.from_pretrained(out)
     loaded.era.load_encoder_weights()

@@ -23,6 +23,7 @@ def test_default_is_compact_code_free_and_documented():
     assert sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()) <= 5 * 1024 * 1024
     config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
     assert config["encoder_weights_in_checkpoint"] is False
+    assert config["encoder_trained_layers"] == 1 and len(config["encoder_fingerprint"]) == 64
     assert config["encoder_name_or_path"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert "auto_map" not in config and "custom_pipelines" not in config
     # The card's numbers are the evaluation file's, not typed by hand.
