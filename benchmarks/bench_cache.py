@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from common import (
+    ProjectCaptioner,
     StageTimer,
     add_new_tokens_argument,
     build_blip,
     build_era,
-    captioner_backend,
     goal,
     image_files,
     load_posts,
@@ -50,12 +50,8 @@ def main(argv: list[str] | None = None) -> dict:
         era, tokenizer, encoder_described = build_era(args.tiny, workdir)
         folder = save_era(era, tokenizer, workdir)
         blip, processor, captioner_described = build_blip(args.tiny)
-        vlm = captioner_backend(blip, processor, args.new_tokens)
-        if not hasattr(vlm, "vlm"):
-            raise SystemExit("bench_cache needs the pipeline's captioner code (multimodal_sentiment image_to_text).")
+        vlm = ProjectCaptioner(blip, processor, args.new_tokens)
         pipe, construction = make_pipeline(
-            era,
-            tokenizer,
             folder,
             batch_size=1,
             captioner=vlm.vlm,

@@ -83,8 +83,6 @@ def child(spec: dict) -> dict:
         torch.set_num_threads(spec["threads"])
     stages.append(mark("torch, transformers, multimodal_sentiment imported"))
     pipe, construction = make_pipeline(
-        None,
-        None,
         Path(spec["era"]),
         batch_size=spec["batch_size"],
         captioner=spec["captioner"],

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         model, tokenizer, encoder_described = build_era(args.tiny, Path(tmp))
         folder = save_era(model, tokenizer, Path(tmp))
-        pipe, construction = make_pipeline(model, tokenizer, folder, batch_size=batch_size)
+        pipe, construction = make_pipeline(folder, batch_size=batch_size)
     model = pipe.model.eval()  # the pipeline's own model object: same weights, same code
     max_length = pipe.max_input_tokens
 

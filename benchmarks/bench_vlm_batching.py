@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from common import (
     ModuleTimer,
+    ProjectCaptioner,
     add_new_tokens_argument,
     build_blip,
-    captioner_backend,
     goal,
     interleaved,
     load_images,
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     model, processor, captioner_described = build_blip(args.tiny)
     images, image_source = load_images(n_images)
-    backend = captioner_backend(model, processor, args.new_tokens)
+    backend = ProjectCaptioner(model, processor, args.new_tokens)
     timer = ModuleTimer({"vision encoder": model.vision_model, "text decoder": model.text_decoder})
     parts: dict[str, list[dict[str, float]]] = {}
 

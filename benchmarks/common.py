@@ -498,29 +498,6 @@ def save_blip(model: Any, processor: Any, workdir: Path) -> Path:
 # --------------------------------------------------------------------------- captioner
 
 
-class GenerateCaptioner:
-    """Captions a list of PIL images with `processor` + `model.generate` (a fixed token count)."""
-
-    def __init__(self, model: Any, processor: Any, new_tokens: int, prompt: str | None = "a picture of"):
-        self.model, self.processor, self.new_tokens, self.prompt = model, processor, new_tokens, prompt
-        self.described = "transformers directly: BlipProcessor + model.generate (no pipeline captioner code)"
-
-    def describe(self, images: Sequence[Any]) -> list[str]:
-        import torch
-
-        text = [self.prompt] * len(images) if self.prompt else None
-        inputs = self.processor(images=list(images), text=text, return_tensors="pt")
-        with torch.inference_mode():
-            out = self.model.generate(
-                **inputs,
-                min_new_tokens=self.new_tokens,
-                max_new_tokens=self.new_tokens,
-                do_sample=False,
-                num_beams=1,
-            )
-        return self.processor.batch_decode(out, skip_special_tokens=True)
-
-
 class ProjectCaptioner:
     """The captioner code the multimodal-sentiment pipeline runs (`image_to_text.build_captioner`
     on a loaded image-text-to-text pipeline): one `generate` call per batch of images."""
@@ -547,45 +524,20 @@ class ProjectCaptioner:
         return self.captioner.describe(list(images))
 
 
-def captioner_backend(model: Any, processor: Any, new_tokens: int, prompt: str | None = "a picture of") -> Any:
-    """The object the VLM benchmarks call `.describe(images)` on: the pipeline's captioner code
-    when this tree has it, else transformers' generate directly (and the result says so)."""
-    try:
-        return ProjectCaptioner(model, processor, new_tokens, prompt)
-    except ImportError:
-        return GenerateCaptioner(model, processor, new_tokens, prompt)
-
-
 # --------------------------------------------------------------------------- pipeline
 
 TASK = "multimodal-sentiment"
 
 
-def make_pipeline(model: Any, tokenizer: Any, folder: Path | None = None, **kwargs: Any) -> tuple[Any, str]:
-    """The multimodal-sentiment pipeline for the model saved in `folder`, and how it was made.
+def make_pipeline(folder: Path, **kwargs: Any) -> tuple[Any, str]:
+    """The multimodal-sentiment pipeline for the model saved in `folder`, built with the user's
+    call, and that call as text (for the results file)."""
+    from transformers import pipeline
 
-    The user's call `pipeline("multimodal-sentiment", model=folder, trust_remote_code=True, ...)`
-    when this tree registers the task; otherwise the pipeline class directly, on `model` and
-    `tokenizer` (loaded from `folder` when None).
-    """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
-    from transformers.pipelines import PIPELINE_REGISTRY
+    import multimodal_sentiment  # noqa: F401  (registers the task)
 
-    import multimodal_sentiment  # noqa: F401  (registers the task when the tree does)
-
-    if folder is not None and TASK in PIPELINE_REGISTRY.supported_tasks:
-        pipe = pipeline(TASK, model=str(folder), trust_remote_code=True, **kwargs)
-        return pipe, f'pipeline("{TASK}", model=<saved folder>, trust_remote_code=True)'
-    from multimodal_sentiment.modeling.pipeline_multimodal_sentiment import MultimodalSentimentPipeline
-
-    if model is None:
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    pipe = MultimodalSentimentPipeline(model=model, tokenizer=tokenizer, **kwargs)
-    return pipe, (
-        "MultimodalSentimentPipeline(model=..., tokenizer=...) built directly "
-        f'(the "{TASK}" task is not registered by `import multimodal_sentiment` in this tree)'
-    )
+    pipe = pipeline(TASK, model=str(folder), trust_remote_code=True, **kwargs)
+    return pipe, f'pipeline("{TASK}", model=<saved folder>, trust_remote_code=True)'
 
 
 class StageTimer:
