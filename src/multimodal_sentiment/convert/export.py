@@ -433,10 +433,9 @@ def _make_compact(model: Any, log: Callable[[str], None]) -> dict[str, torch.Ten
     encoder = model.base_model.encoder
     trained = top_layer_prefixes(encoder, model.config.encoder_trained_layers or 0)
     pretrained = AutoModel.from_pretrained(resolve_encoder_source(source)).state_dict()
-    changed = [
-        k for k, v in encoder.state_dict().items()
-        if k in pretrained and not k.startswith(trained) and not torch.equal(v, pretrained[k])
-    ]  # fmt: skip
+    encoder_state = encoder.state_dict()
+    frozen = [k for k in encoder_state if not k.startswith(trained) and k in pretrained]
+    changed = [k for k in frozen if not torch.equal(encoder_state[k], pretrained[k])]
     if changed:
         layers = model.config.encoder_trained_layers
         raise ExportError(
@@ -449,7 +448,6 @@ def _make_compact(model: Any, log: Callable[[str], None]) -> dict[str, torch.Ten
             if name.startswith(trained):
                 parameter.copy_(parameter.half().float())
     model.config.encoder_weights_in_checkpoint = False
-    frozen = [k for k in encoder.state_dict() if not k.startswith(trained) and k in pretrained]
     model.config.encoder_fingerprint = weights_fingerprint(pretrained, frozen)
     prefix = _encoder_prefix(model)
     stored = tuple(prefix + p for p in trained)
