@@ -4,12 +4,12 @@ hand-built case, the `evaluate` command's files, and the results report."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import evaluate
 import numpy as np
 import pytest
 import torch
+from conftest import REPO_ROOT
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, silhouette_score
 from test_data_loaders import write_mvsa
 
@@ -249,10 +249,9 @@ def test_report_counts_a_run_evaluated_twice_once(tmp_path, capsys):
 def test_docs_results_table_is_the_report_of_the_collected_results(tmp_path):
     # The figures in docs/results.md must be what `report` makes of experiments/results/,
     # never typed by hand: regenerating the block must change nothing.
-    root = Path(__file__).resolve().parents[1]
-    docs = root / "docs" / "results.md"
+    docs = REPO_ROOT / "docs" / "results.md"
     copy = tmp_path / "results.md"
     copy.write_text(docs.read_text())
-    collected = root / "experiments" / "results" / "mvsa-multiple"
+    collected = REPO_ROOT / "experiments" / "results" / "mvsa-multiple"
     assert report_main([str(collected), "--dataset", "mvsa-multiple", "--output", str(copy)]) == 0
     assert copy.read_text() == docs.read_text(), "run `bash experiments/collect_results.sh` to regenerate"
