@@ -53,6 +53,14 @@ class MultimodalSentimentConfig(PreTrainedConfig):
             Joins the views into one description string.
         initializer_range (`float`, defaults to 0.02):
             Std of the normal init of the new (non-encoder) weights.
+        logit_temperature (`float`, defaults to 1.0):
+            Outside training the model returns `(logits + class_logit_bias) / logit_temperature`:
+            the temperature is fitted on the validation split after training (`multimodal-sentiment
+            calibrate`) so that `score` is a calibrated probability.
+        class_logit_bias (`list[float]`, *optional*):
+            One additive logit offset per label, applied outside training before the temperature
+            (logit adjustment, e.g. towards the rare neutral class); chosen on the validation split
+            by `multimodal-sentiment calibrate`. None means no offset.
     """
 
     sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="roberta")}
@@ -71,6 +79,8 @@ class MultimodalSentimentConfig(PreTrainedConfig):
     image_views: list[str] | None = None
     view_separator: str = " . "
     initializer_range: float = 0.02
+    logit_temperature: float = 1.0
+    class_logit_bias: list[float] | None = None
 
     def __post_init__(self, **kwargs):
         for key in self.sub_configs_defaults:
@@ -97,6 +107,12 @@ class MultimodalSentimentConfig(PreTrainedConfig):
             raise ValueError(f"max_input_tokens must be at least 8, got {self.max_input_tokens}.")
         if not 0 <= self.classifier_dropout < 1:
             raise ValueError(f"classifier_dropout must be in [0, 1), got {self.classifier_dropout}.")
+        if not self.logit_temperature > 0:
+            raise ValueError(f"logit_temperature must be positive, got {self.logit_temperature}.")
+        if self.class_logit_bias is not None and len(self.class_logit_bias) != self.num_labels:
+            raise ValueError(
+                f"class_logit_bias needs one offset per label ({self.num_labels}), got {self.class_logit_bias}."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         # Every saved config names its code (auto_map, both Auto model classes) and its pipeline

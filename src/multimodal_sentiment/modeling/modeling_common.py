@@ -211,6 +211,16 @@ def check_labels(labels: torch.Tensor, logits: torch.Tensor, id2label: dict[int,
     return labels
 
 
+def calibrated_logits(logits: torch.Tensor, config: Any) -> torch.Tensor:
+    """`(logits + class_logit_bias) / logit_temperature`: the calibration the config stores (fitted
+    on validation by `multimodal-sentiment calibrate`); the identity for an uncalibrated config."""
+    bias = getattr(config, "class_logit_bias", None)
+    temperature = float(getattr(config, "logit_temperature", 1.0) or 1.0)
+    if bias is not None:
+        logits = logits + torch.tensor(bias, dtype=logits.dtype, device=logits.device)
+    return logits / temperature if temperature != 1.0 else logits
+
+
 def ensure_encoder_weights(model: Any, **hub_kwargs: Any) -> Any:
     """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`),
     which `from_pretrained` leaves at its initial values; a no-op for full checkpoints."""
@@ -232,5 +242,6 @@ __all__ = [
     "weights_fingerprint",
     "copy_pretrained_state",
     "check_labels",
+    "calibrated_logits",
     "ensure_encoder_weights",
 ]

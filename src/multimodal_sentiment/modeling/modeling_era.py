@@ -16,6 +16,7 @@ from transformers.modeling_outputs import ModelOutput
 
 from .configuration_era import EraConfig
 from .modeling_common import (
+    calibrated_logits,
     check_labels,
     copy_pretrained_state,
     freeze_encoder_below,
@@ -240,6 +241,8 @@ class EraForSequenceClassification(EraPreTrainedModel):
                 )
                 loss = loss + self.config.uniformity_weight * uniformity
 
+        if not self.training:  # the stored calibration (identity unless `calibrate` fitted one)
+            logits = calibrated_logits(logits, self.config)
         selection = {}
         if output_selection:
             selection = {

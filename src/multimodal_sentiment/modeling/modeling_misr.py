@@ -26,6 +26,7 @@ from transformers.modeling_outputs import ModelOutput
 from .configuration_misr import MisrConfig
 from .invariance import gaussian_kl, irm_penalty, reparameterize, rex_penalty
 from .modeling_common import (
+    calibrated_logits,
     check_labels,
     copy_pretrained_state,
     load_pretrained_encoder,
@@ -380,6 +381,8 @@ class MisrForSequenceClassification(MisrPreTrainedModel):
         parts: dict[str, Any] = {}
         if labels is not None:
             parts = self._loss_parts(check_labels(labels, logits, self.config.id2label), env_logits, out)
+        if not self.training:  # the stored calibration (identity unless `calibrate` fitted one)
+            logits = calibrated_logits(logits, self.config)
         return MisrSequenceClassifierOutput(
             logits=logits,
             environment_logits=env_logits,
