@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--return-evidence", action="store_true", help="add the selected evidence tokens")
     parser.add_argument("--return-modalities", action="store_true", help="add text-only / description-only predictions")
     parser.add_argument("--on-error", choices=("record", "raise"), default="record")
+    parser.add_argument(
+        "--quantize", choices=("int8",), default=None, help="dynamic int8 of the classifier (CPU, float32 only)"
+    )
+    parser.add_argument(
+        "--quantize-captioner", choices=("int8",), default=None, help="dynamic int8 of the captioner (CPU only)"
+    )
     parser.add_argument("--trust-remote-code", action="store_true", help="run the checkpoint's own code files")
     parser.add_argument("--id-column", default="id")
     parser.add_argument("--text-column", default="text")
@@ -88,6 +94,10 @@ def load_pipeline(args: argparse.Namespace) -> Any:
         options["captioner"] = args.captioner
     if args.description_cache:
         options["description_cache_file"] = args.description_cache
+    if getattr(args, "quantize", None):
+        options["quantize"] = args.quantize
+    if getattr(args, "quantize_captioner", None):
+        options["captioner_quantize"] = args.quantize_captioner
     return pipeline(
         "multimodal-sentiment",
         model=args.model,
@@ -124,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"predict: all {len(rows)} rows already in {output}", file=sys.stderr)
         return 0
 
-    classifier = load_pipeline(args)
+    try:
+        classifier = load_pipeline(args)
+    except ValueError as err:
+        if "quantize" not in str(err):
+            raise
+        raise SystemExit(f"predict: {err}") from None  # --quantize where it does not apply
     root = Path(args.image_root) if args.image_root else source.parent
     pending: deque[str] = deque()
 

@@ -47,6 +47,13 @@ from .image_to_text import (
     build_captioner,
 )
 from .modeling_common import ensure_encoder_weights
+from .quantization import (
+    check_captioner_quantizable,
+    check_quantizable,
+    check_quantize,
+    quantize_captioner_on_load,
+    quantize_classifier,
+)
 from .text_pairs import encode_text_pairs, normalize_whitespace
 
 TASK = "multimodal-sentiment"
@@ -122,6 +129,9 @@ class MultimodalSentimentPipeline(Pipeline):
         max_image_pixels, max_image_bytes, image_timeout: image loading limits (decompression
             bombs, URL size cap, URL timeout in seconds).
         on_error: `"raise"` (default) or `"record"`; also per call.
+        quantize: `"int8"`: dynamic int8 of the classifier's encoder on CPU (`quantization.py`);
+            `captioner_quantize="int8"` does the same to the captioner when it loads. CPU and
+            float32 only: refused with a ValueError on a GPU or with dtype float16 / bfloat16.
 
     `batch_size` batches the classifier and the VLM alike: inputs are taken `batch_size` at a
     time, the images among them that need a caption go through one `generate` call (each
@@ -150,6 +160,8 @@ class MultimodalSentimentPipeline(Pipeline):
         max_image_bytes: int | None = DEFAULT_MAX_IMAGE_BYTES,
         image_timeout: float = DEFAULT_URL_TIMEOUT,
         on_error: str = "raise",
+        quantize: str | None = None,
+        captioner_quantize: str | None = None,
         **kwargs: Any,
     ):
         requested_dtype = kwargs.get("dtype", kwargs.get("torch_dtype"))  # Pipeline.__init__ drops it
@@ -162,6 +174,15 @@ class MultimodalSentimentPipeline(Pipeline):
         # A compact checkpoint (selector + head only): fetch its frozen encoder, from an
         # installed offline copy when there is one, else from the Hub.
         ensure_encoder_weights(self.model)
+        self.quantize = check_quantize(quantize)
+        self.captioner_quantize = check_quantize(captioner_quantize, "captioner_quantize")
+        for name, mode in (("quantize", self.quantize), ("captioner_quantize", self.captioner_quantize)):
+            if mode is not None:
+                check_quantizable(self.device, requested_dtype, name)
+        if self.quantize is not None:
+            quantize_classifier(self.model)
+        if self.captioner_quantize is not None:
+            check_captioner_quantizable(captioner if captioner is not None else getattr(config, "captioner", None))
         self.is_misr = getattr(config, "model_type", None) == MISR_MODEL_TYPE
         # A model trained on text alone (image_views=[]) reads one segment, never a description.
         self.reads_descriptions = self.is_misr or getattr(config, "image_views", None) != []
@@ -294,7 +315,7 @@ class MultimodalSentimentPipeline(Pipeline):
                 "pipeline(..., captioner='Salesforce/blip-image-captioning-base') or a callable, or give each "
                 "input a precomputed 'image_description'."
             )
-        return build_captioner(
+        captioner = build_captioner(
             self.captioner_spec,
             revision=self.captioner_revision,
             prompt=self._defaults.prompt,
@@ -304,6 +325,7 @@ class MultimodalSentimentPipeline(Pipeline):
             dtype=self.captioner_dtype,
             load_kwargs=self.captioner_load_kwargs,
         )
+        return quantize_captioner_on_load(captioner) if self.captioner_quantize else captioner
 
     def _prepare(
         self, iterator: Iterator[Any], chunk_size: int, settings: _StageSettings, single: bool = False
