@@ -31,6 +31,8 @@ import http.client
 import io
 import os
 import re
+import stat
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -61,7 +63,8 @@ class ImageLimits:
     """Bounds applied while loading an image.
 
     max_pixels: width x height above which an image is refused before it is decoded (None: no cap).
-    max_bytes: largest download accepted from a URL, in bytes (None: no cap).
+    max_bytes: largest file or download accepted, in bytes (None: no cap); a local file's size is
+        checked before it is read, a URL's as it arrives.
     timeout: seconds allowed for a whole URL download (connection and transfer).
     """
 
@@ -97,6 +100,42 @@ def load_image_input(image: Any, limits: ImageLimits | None = None) -> Image.Ima
     timeout, ...), and `TypeError` for a value of an unsupported type.
     """
     limits = limits or ImageLimits()
+    _check_type(image)
+    try:
+        return _load(image, limits)
+    except ImageInputError:
+        raise
+    except Exception as err:
+        # The one place any other failure of PIL or its plug-ins on damaged data (OSError
+        # "Truncated File Read", ValueError, SyntaxError, struct.error, IndexError, ...) becomes an
+        # input error, so callers that record bad inputs (on_error="record") catch every one.
+        raise ImageInputError(
+            f"{_label(image)} cannot be decoded: it is truncated or corrupt ({type(err).__name__}: {err})"
+        ) from err
+
+
+def _check_type(image: Any) -> None:
+    accepted = (Image.Image, bytes, bytearray, memoryview, np.ndarray, os.PathLike, str)
+    if isinstance(image, accepted) or (isinstance(image, dict) and ("bytes" in image or "path" in image)):
+        return
+    raise TypeError(
+        f"image must be a file path, URL, data URI, base64 string, bytes, PIL image or numpy array; "
+        f"got {type(image).__name__}"
+    )
+
+
+def _label(image: Any) -> str:
+    """How an error message names an input, before anything is known about its content."""
+    if isinstance(image, dict):
+        return _label(image["path"]) if image.get("path") and not image.get("bytes") else "image data"
+    if isinstance(image, (str, os.PathLike)):
+        return f"image {describe_source(image)}"
+    if isinstance(image, Image.Image):
+        return f"image {describe_source(image)}"
+    return "image data"
+
+
+def _load(image: Any, limits: ImageLimits) -> Image.Image:
     if isinstance(image, Image.Image):
         _check_pixels(image.size, limits, "image")
         return _finish(image)
@@ -104,7 +143,7 @@ def load_image_input(image: Any, limits: ImageLimits | None = None) -> Image.Ima
         return _decode(bytes(image), limits, "image data")
     if isinstance(image, np.ndarray):
         return _from_array(image, limits)
-    if isinstance(image, dict) and ("bytes" in image or "path" in image):
+    if isinstance(image, dict):
         # datasets.Image(decode=False) rows: {"bytes": b"..." or None, "path": "..." or None}
         if image.get("bytes"):
             return _decode(bytes(image["bytes"]), limits, "image data")
@@ -113,12 +152,7 @@ def load_image_input(image: Any, limits: ImageLimits | None = None) -> Image.Ima
         raise ImageInputError("image dict has neither 'bytes' nor 'path' filled in")
     if isinstance(image, os.PathLike):
         return _load_path(os.fspath(image), limits)
-    if isinstance(image, str):
-        return _load_string(image, limits)
-    raise TypeError(
-        f"image must be a file path, URL, data URI, base64 string, bytes, PIL image or numpy array; "
-        f"got {type(image).__name__}"
-    )
+    return _load_string(image, limits)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -202,16 +236,45 @@ def _load_string(value: str, limits: ImageLimits) -> Image.Image:
 
 
 def _load_path(path: str, limits: ImageLimits) -> Image.Image:
-    if os.path.isdir(path):
+    label = f"image file {describe_source(path)}"
+    try:
+        info = os.stat(path)  # size and kind before a single byte is read
+    except FileNotFoundError:
+        raise ImageInputError(
+            f"image file not found: {describe_source(path)} (looked for {os.path.abspath(path)})"
+        ) from None
+    except OSError as err:
+        raise ImageInputError(f"{label} cannot be read ({err.strerror or err})") from err
+    if stat.S_ISDIR(info.st_mode):
         raise ImageInputError(f"image path {describe_source(path)} is a directory, not an image file")
-    if not os.path.isfile(path):
-        raise ImageInputError(f"image file not found: {describe_source(path)} (looked for {os.path.abspath(path)})")
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageInputError(
+            f"image path {describe_source(path)} is not a regular file (it is a {_file_kind(info.st_mode)}); "
+            "give the path of an image file"
+        )
+    if limits.max_bytes and info.st_size > limits.max_bytes:
+        raise ImageInputError(
+            f"{label} is {info.st_size:,} bytes, above the cap of {limits.max_bytes:,} bytes "
+            "(raise max_image_bytes if the image is genuine)"
+        )
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            # Read at most one byte past the cap: a file that grew since stat cannot exhaust memory.
+            data = handle.read(limits.max_bytes + 1) if limits.max_bytes else handle.read()
     except OSError as err:
-        raise ImageInputError(f"image file {describe_source(path)} cannot be read ({err.strerror or err})") from err
-    return _decode(data, limits, f"image file {describe_source(path)}")
+        raise ImageInputError(f"{label} cannot be read ({err.strerror or err})") from err
+    if limits.max_bytes and len(data) > limits.max_bytes:
+        raise ImageInputError(
+            f"{label} is more than {limits.max_bytes:,} bytes, above the cap "
+            "(raise max_image_bytes if the image is genuine)"
+        )
+    return _decode(data, limits, label)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "named pipe"),
+             (stat.S_ISSOCK, "socket"))  # fmt: skip
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def _b64decode(text: str) -> bytes:
@@ -238,9 +301,34 @@ def _decode_data_uri(uri: str) -> bytes:
 
 
 def _fetch_url(url: str, limits: ImageLimits) -> bytes:
+    """Download `url` within `limits.timeout` seconds of wall-clock time, all of it included: name
+    lookup, connection, headers and body. A socket timeout alone bounds each read, not the whole;
+    a server that drips a byte every second would hold the caller forever. So the download runs
+    in a worker thread that the caller waits for at most `timeout` seconds; the worker stops on
+    its own at the same deadline (reads return what has arrived and the clock is checked)."""
     label = f"image URL {describe_source(url)}"
-    request = urllib.request.Request(url, headers={"User-Agent": "multimodal-sentiment/pipeline"})
     deadline = time.monotonic() + limits.timeout
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["data"] = _download(url, limits, label, deadline)
+        except BaseException as err:  # handed to the caller's thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=work, name="image-url-download", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()) + 0.05)
+    if worker.is_alive() or not outcome:
+        raise ImageInputError(f"{label} timed out after {limits.timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["data"]
+
+
+def _download(url: str, limits: ImageLimits, label: str, deadline: float) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": "multimodal-sentiment/pipeline"})
+    timed_out = f"{label} timed out after {limits.timeout:g} s"
     chunks: list[bytes] = []
     total = 0
     try:
@@ -249,15 +337,14 @@ def _fetch_url(url: str, limits: ImageLimits) -> bytes:
             if limits.max_bytes and declared and declared.isdigit() and int(declared) > limits.max_bytes:
                 raise ImageInputError(f"{label} is {int(declared)} bytes, above the {limits.max_bytes}-byte cap")
             while True:
-                chunk = response.read(64 * 1024)
+                if time.monotonic() > deadline:
+                    raise ImageInputError(timed_out)
+                chunk = response.read1(64 * 1024)  # returns what has arrived, not a full 64 KiB
                 if not chunk:
                     break
                 total += len(chunk)
                 if limits.max_bytes and total > limits.max_bytes:
                     raise ImageInputError(f"{label} sent more than the {limits.max_bytes}-byte cap")
-                # The socket timeout bounds each read; this bounds a server that drips bytes forever.
-                if time.monotonic() > deadline:
-                    raise ImageInputError(f"{label} timed out after {limits.timeout:g} s")
                 chunks.append(chunk)
     except ImageInputError:
         raise
@@ -265,12 +352,14 @@ def _fetch_url(url: str, limits: ImageLimits) -> bytes:
         raise ImageInputError(f"{label} answered HTTP {err.code} {err.reason}") from err
     except urllib.error.URLError as err:
         if isinstance(err.reason, TimeoutError):
-            raise ImageInputError(f"{label} timed out after {limits.timeout:g} s") from err
+            raise ImageInputError(timed_out) from err
         raise ImageInputError(f"{label} could not be reached ({err.reason})") from err
     except TimeoutError as err:  # socket.timeout is TimeoutError since 3.10
-        raise ImageInputError(f"{label} timed out after {limits.timeout:g} s") from err
+        raise ImageInputError(timed_out) from err
     except (OSError, http.client.HTTPException, ValueError) as err:
         raise ImageInputError(f"{label} could not be downloaded ({err})") from err
+    if time.monotonic() > deadline:
+        raise ImageInputError(timed_out)
     return b"".join(chunks)
 
 
@@ -297,15 +386,19 @@ def _decode(data: bytes, limits: ImageLimits, label: str) -> Image.Image:
         raise ImageInputError(f"{label} declares too many pixels ({err})") from err
     except UnidentifiedImageError as err:
         raise ImageInputError(f"{label} is not an image in a format PIL reads ({_sniff(data)})") from err
+    except Exception as err:  # a header cut short or damaged: OSError, ValueError, SyntaxError, ...
+        raise ImageInputError(f"{label} is truncated or corrupt ({type(err).__name__}: {err})") from err
     # Image.open reads only the header: refuse bombs before any pixel is decoded.
     _check_pixels(image.size, limits, label)
     try:
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # animations (GIF, APNG, WebP): the first frame describes the post
         image.load()
+        return _finish(image)
+    except ImageInputError:
+        raise
     except Exception as err:  # PIL raises OSError, SyntaxError, struct.error, ... for damaged data
         raise ImageInputError(f"{label} is truncated or corrupt ({type(err).__name__}: {err})") from err
-    return _finish(image)
 
 
 def _finish(image: Image.Image) -> Image.Image:
