@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "caption": ("multimodal_sentiment.inference.caption", "describe every image of a dataset with a VLM (resumable)"),
     "train": ("multimodal_sentiment.training.train", "fine-tune ERA or MISR with the HF Trainer"),
     "evaluate": ("multimodal_sentiment.evaluation.evaluate", "metrics, confusion matrix, t-SNE, retrieval"),
+    "calibrate": ("multimodal_sentiment.evaluation.calibration", "fit calibrated scores (temperature, class offsets) on validation"),
     "report": ("multimodal_sentiment.evaluation.report", "results JSONs of many runs -> docs/results.md table"),
     "predict": ("multimodal_sentiment.inference.predict", "run the pipeline over a dataset or files"),
     "export": ("multimodal_sentiment.convert.export", "write a self-contained Hub-ready checkpoint folder"),
