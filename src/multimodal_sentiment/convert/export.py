@@ -9,7 +9,8 @@ user of the Hub needs and nothing else:
 - `config.json` with `auto_map` and `custom_pipelines`,
 - every remote-code `.py` file those name, with the siblings they import,
 - the tokenizer files,
-- `README.md`, the model card (`multimodal_sentiment.model_card`).
+- `README.md`, the model card (`multimodal_sentiment.model_card`),
+- `handler.py` and `requirements.txt` for Hugging Face Inference Endpoints (`endpoint.py`).
 
 The export is atomic: everything is written into a hidden temporary sibling folder, checked, and
 renamed to OUTPUT_DIR at the very end. A failure halfway removes the temporary folder and leaves
@@ -46,6 +47,7 @@ from typing import Any
 import torch
 
 from ..modeling.modeling_common import ensure_encoder_weights
+from .endpoint import write_endpoint_files
 from .keymap import KeyMappingError, map_state_dict, parse_key_map
 
 TASK = "multimodal-sentiment"
@@ -374,6 +376,7 @@ def export_checkpoint(
             captioner_license=captioner_license,
             package_version=multimodal_sentiment.__version__,
         )
+        write_endpoint_files(staging)  # handler.py + requirements.txt for Inference Endpoints
         code = check_code_files(staging)
         _check_weights_equal(model, staging)
         _normalise_permissions(staging)
