@@ -4,9 +4,11 @@ tables, plus the tokenization and collation that turn them into model inputs.
 `load_dataset_by_name(name_or_path)` is the entry point; see `schema.py` for the columns.
 """
 
+from .coverage import DEFAULT_MIN_VIEW_COVERAGE, LowViewCoverageError, check_view_coverage, view_coverage
 from .encoding import INPUT_MODES, MultimodalCollator, encode_batch, tokenize_dataset
 from .msed import load_msed
 from .mvsa import MVSA_PAIRLIST_CODES, MVSA_SPLIT_CODES, load_mvsa
+from .options import DatasetOptions, load_dataset_from_options
 from .registry import (
     FORMATS,
     DatasetFormat,
@@ -21,6 +23,7 @@ from .tables import TUMEMO_LABELS, load_table, load_tumemo
 from .twitter import TOMBERT_CODES, load_twitter
 
 __all__ = [
+    "DEFAULT_MIN_VIEW_COVERAGE",
     "FORMATS",
     "INPUT_MODES",
     "MVSA_PAIRLIST_CODES",
@@ -30,13 +33,17 @@ __all__ = [
     "TUMEMO_LABELS",
     "VIEW_COLUMNS",
     "DatasetFormat",
+    "DatasetOptions",
+    "LowViewCoverageError",
     "MultimodalCollator",
     "build_features",
+    "check_view_coverage",
     "canonical_split",
     "dataset_display_name",
     "encode_batch",
     "get_split",
     "load_dataset_by_name",
+    "load_dataset_from_options",
     "load_msed",
     "load_mvsa",
     "load_table",
@@ -46,4 +53,5 @@ __all__ = [
     "register_format",
     "resolve_dataset",
     "tokenize_dataset",
+    "view_coverage",
 ]

@@ -151,6 +151,7 @@ def read_descriptions(folder: Path | None) -> dict[str, dict[str, str]]:
         if path.is_file():
             rows = read_csv_rows(path, ["id", column], f"{folder}/{file_name} with columns id,{column}")
             views[view] = {row["id"].strip(): text for row in rows if (text := clean_text(row[column]))}
+            logger.info("%s: %d non-empty of %d rows from %s", view, len(views[view]), len(rows), path)
     return views
 
 

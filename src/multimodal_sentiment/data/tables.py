@@ -125,8 +125,15 @@ def load_table(
     return DatasetDict(splits)
 
 
-def load_tumemo(path: str | Path, **kwargs: Any) -> DatasetDict:
+def load_tumemo(
+    path: str | Path,
+    *,
+    label_names: Sequence[str] | None = TUMEMO_LABELS,
+    descriptions_dir: str | Path | None = None,
+    image_dir: str | Path | None = None,
+) -> DatasetDict:
     """TumEmo (Yang et al., 2020): JSON lines {id?, text, image, caption?, label} per split,
     labels among angry, bored, calm, fear, happy, love, sad (any case)."""
-    kwargs.setdefault("label_names", TUMEMO_LABELS)
-    return load_table(path, source="TumEmo", **kwargs)
+    return load_table(
+        path, label_names=label_names, descriptions_dir=descriptions_dir, image_dir=image_dir, source="TumEmo"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 from datasets import DatasetDict
@@ -20,6 +21,8 @@ from .schema import (
     read_descriptions,
 )
 
+logger = logging.getLogger(__name__)
+
 # TomBERT shifted the original -1/0/1 polarity to 0/1/2.
 TOMBERT_CODES = {0: "negative", 1: "neutral", 2: "positive"}
 TWITTER_SPLITS = {"train": "train", "validation": "dev", "test": "test"}
@@ -27,7 +30,9 @@ TARGET_MARK = "$T$"
 TWITTER_LAYOUT = (
     "{train,dev,test}.tsv with the header 'index, #1 Label, #2 ImageID, #3 String, #3 String' (tab-separated: "
     "id, label 0=negative 1=neutral 2=positive, image file, sentence with $T$ where the target stands, target); "
-    "optional: a caption JSON (a file named *caption*.json mapping image file name to caption), "
+    "optional: a caption JSON mapping image file name to caption (caption_file=, or found by name: *caption*.json or "
+    "<folder>_images.json, e.g. twitter2015_images.json, in the folder, beside it, or in a caption/ or captions/ "
+    "folder beside it), "
     "descriptions/captions.csv / ocr.csv keyed by row id or image file, images in images/ or ../<folder>_images/."
 )
 
@@ -38,6 +43,23 @@ def is_twitter(folder: Path) -> bool:
         return False
     with path.open(encoding="utf-8") as handle:
         return "#2 ImageID" in handle.readline()
+
+
+def caption_file_candidates(folder: Path) -> list[Path]:
+    """Where the public releases put a Twitter caption JSON, in the order they are tried: a
+    `*caption*.json` in the dataset folder, then `<folder>_images.json` (the name the
+    twitter2015_images.json / twitter2017_images.json releases use) in the folder, beside it, or
+    in a `caption/` or `captions/` folder in or beside it (e.g. data/caption/twitter2015_images.json
+    next to data/twitter2015/)."""
+    names = {f"{folder.name}_images.json", f"{folder.name.replace('-', '')}_images.json"}
+    places = (folder, folder.parent, folder / "caption", folder / "captions", folder.parent / "caption",
+              folder.parent / "captions")  # fmt: skip
+    return [*sorted(folder.glob("*caption*.json")), *(place / name for place in places for name in sorted(names))]
+
+
+def find_caption_file(folder: Path) -> Path | None:
+    """The first existing file of `caption_file_candidates(folder)`, or None."""
+    return next((path for path in caption_file_candidates(folder) if path.is_file()), None)
 
 
 def _read_caption_json(path: Path) -> dict[str, str]:
@@ -77,9 +99,17 @@ def load_twitter(
         raise FileNotFoundError(
             f"Missing Twitter split file(s) {missing}. Expected layout under {folder}: {TWITTER_LAYOUT}"
         )
-    if caption_file is None:
-        caption_file = next(iter(sorted(folder.glob("*caption*.json"))), None)
-    captions = _read_caption_json(Path(caption_file)) if caption_file else {}
+    if caption_file is not None and not Path(caption_file).is_file():
+        raise FileNotFoundError(f"caption_file {caption_file} does not exist. Expected layout: {TWITTER_LAYOUT}")
+    found = caption_file is None
+    caption_file = find_caption_file(folder) if caption_file is None else Path(caption_file)
+    captions = _read_caption_json(caption_file) if caption_file else {}
+    if caption_file:
+        how = "found by name" if found else "caption_file"
+        described = len({Path(key).stem for key in captions})
+        logger.info("%s: captions of %d images from %s (%s)", folder.name, described, caption_file, how)
+    else:
+        logger.info("%s: no caption JSON found by name; --caption_file (caption_file=) names one", folder.name)
     views = read_descriptions(Path(descriptions_dir) if descriptions_dir else folder / "descriptions")
     views.setdefault("caption", {})
     views["caption"] = {**captions, **views["caption"]}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data.options import DatasetOptions
 from ..modeling.modeling_common import MINILM_HUB_ID, MPNET_HUB_ID
 
 MODEL_KINDS = ("era", "misr")
@@ -82,32 +83,18 @@ class ModelArguments:
 
 
 @dataclass
-class DataArguments:
-    dataset: str = field(
-        metadata={"help": "dataset folder or known name (mvsa-multiple, msed, twitter2015, tumemo, ...)"}
-    )
-    dataset_format: str | None = field(
-        default=None, metadata={"help": "force a format: mvsa, msed, twitter, tumemo, table"}
-    )
-    data_dir: str | None = field(default=None, metadata={"help": "where named datasets live"})
-    label_column: str | None = field(
-        default=None, metadata={"help": "train on another label column, e.g. MSED's emotion"}
-    )
-    class_names: list[str] | None = field(
-        default=None,
-        metadata={"help": "your own table's names of integer label codes 0, 1, ... (CSV / JSON lines)", "nargs": "+"},
-    )
+class DataArguments(DatasetOptions):
+    """The dataset options shared with `evaluate` (`DatasetOptions`), plus how the model reads the data."""
+
     image_views: list[str] | None = field(
         default=None,
         metadata={"help": "views forming the description, in order: caption ocr; 'none' = text only", "nargs": "+"},
     )
     view_separator: str = field(default=" . ", metadata={"help": "joins the views into one description"})
     max_length: int = field(default=128, metadata={"help": "truncation length of the (text, description) input"})
-    limit: int | None = field(default=None, metadata={"help": "keep the first N rows of each split (smoke runs)"})
     train_split: str = "train"
     eval_split: str = "validation"
     test_split: str | None = field(default="test", metadata={"help": "split evaluated at the end ('none' to skip)"})
-    cache_dir: str | None = field(default=None, metadata={"help": "tokenization cache (default: the datasets cache)"})
 
 
 @dataclass
@@ -117,6 +104,13 @@ class RunArguments:
     skip_finished: bool = field(
         default=True,
         metadata={"help": "exit at once when output_dir already holds results.json (re-running a recipe is cheap)"},
+    )
+    progress_interval: float = field(
+        default=60.0,
+        metadata={
+            "help": "seconds between progress lines (step, speed, time left, last loss), printed with or without "
+            "tqdm; the first comes after the first step; 0 = off"
+        },
     )
 
 

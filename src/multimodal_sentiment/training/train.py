@@ -27,7 +27,9 @@ from typing import Any
 from transformers import AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..data import MultimodalCollator, dataset_display_name, get_split, load_dataset_by_name, tokenize_dataset
+from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
+from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
+from ..data.options import load_dataset_from_options
 from ..data.schema import canonical_split
 from ..evaluation.metrics import preprocess_logits_for_metrics, trainer_metrics
 from ..evaluation.representations import input_mode
@@ -35,9 +37,11 @@ from ..evaluation.results import RESULTS_FILE, command_line, write_evaluation
 from ..modeling.modeling_common import resolve_encoder_source
 from .arguments import DataArguments, ModelArguments, RunArguments, apply_preset
 from .callbacks import TrainingRecordCallback, dataset_statistics, hyperparameters
+from .progress import TimedProgressCallback
 
 logger = logging.getLogger(__name__)
 
+TOKENIZED_CACHE_FOLDER = "tokenized"  # inside output_dir unless --cache_dir
 TRAINING_DEFAULTS: dict[str, Any] = {
     "eval_strategy": "epoch",
     "save_strategy": "epoch",
@@ -63,8 +67,32 @@ def build_parser() -> HfArgumentParser:
     parser = HfArgumentParser((ModelArguments, DataArguments, RunArguments, TrainingArguments))
     parser.prog = "multimodal-sentiment train"
     # set_defaults keeps every default overridable from the command line (and shows it in --help).
-    parser.set_defaults(**TRAINING_DEFAULTS)
+    # Pinned memory only helps copies to an accelerator; without one torch warns on every loader.
+    parser.set_defaults(**TRAINING_DEFAULTS, dataloader_pin_memory=accelerator_available())
     return parser
+
+
+def accelerator_available() -> bool:
+    import torch
+
+    accelerator = getattr(torch, "accelerator", None)
+    return bool(accelerator.is_available() if accelerator is not None else torch.cuda.is_available())
+
+
+def align_special_tokens(model: Any, tokenizer: Any) -> None:
+    """Give the model's config the tokenizer's PAD/BOS/EOS ids, as the Trainer would (with a
+    warning on every run) if they differed: the pad token is set once, consistently."""
+    configs = [model.config.get_text_config()]
+    if getattr(model, "generation_config", None) is not None:
+        configs.append(model.generation_config)
+    for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is None:
+            continue
+        for config in configs:
+            current = getattr(config, name, None)
+            if value != current and not (isinstance(current, list) and value in current):
+                setattr(config, name, value)
 
 
 def resolve_class_weights(spec: str | None, labels: Sequence[int], num_labels: int) -> list[float] | None:
@@ -111,7 +139,13 @@ def build_model(
             raise ValueError(f"{misused} are ERA settings; MISR takes its own through --model_config JSON.")
         from ..modeling.modeling_misr import MisrForSequenceClassification as model_class
     model = model_class.from_encoder(model_args.encoder_name_or_path, tokenizer=tokenizer, **config_kwargs)
+    align_special_tokens(model, tokenizer)
     return model
+
+
+def _split_name(role: str, data_args: DataArguments) -> str:
+    """The dataset's name of the split a run uses as `train`, `eval` or `test`."""
+    return {"train": data_args.train_split, "eval": data_args.eval_split, "test": data_args.test_split}[role]
 
 
 def _resume_checkpoint(training_args: TrainingArguments, run_args: RunArguments) -> str | None:
@@ -143,26 +177,45 @@ def main(argv: list[str] | None = None) -> int:
 
     # Seed before the model exists: the head and selector are initialised in build_model.
     set_seed(training_args.seed)
-    data = load_dataset_by_name(
-        data_args.dataset,
-        dataset_format=data_args.dataset_format,
-        data_dir=data_args.data_dir,
-        label_column=data_args.label_column,
-        limit=data_args.limit,
-        **({"label_names": data_args.class_names} if data_args.class_names else {}),
-    )
+    data = load_dataset_from_options(data_args)
     train_set = get_split(data, data_args.train_split)
     label_names = list(train_set.features["label"].names)
-    tokenizer = AutoTokenizer.from_pretrained(
-        resolve_encoder_source(model_args.tokenizer_name_or_path or model_args.encoder_name_or_path)
-    )
-    model = build_model(model_args, data_args, label_names, tokenizer, train_set["label"])
-
     splits = {"train": train_set}
     if training_args.eval_strategy != "no":
         splits["eval"] = get_split(data, data_args.eval_split)
     if data_args.test_split:
         splits["test"] = get_split(data, data_args.test_split)
+    # Before anything heavy: the views the model reads must be in the data (or accepted as low).
+    coverage = view_coverage(
+        {canonical_split(_split_name(name, data_args)): ds for name, ds in splits.items()},
+        data_args.image_views,
+        min_share=data_args.min_view_coverage,
+        allow_low=data_args.allow_low_coverage,
+    )
+    reader = f"--preset {run_args.preset}" if run_args.preset else "This run"
+    try:
+        low = check_view_coverage(coverage, reader)
+    except LowViewCoverageError as error:
+        print(f"multimodal-sentiment train: {error}", file=sys.stderr)
+        return 2
+    if low:
+        logger.warning(
+            "%s reads %s, but few rows carry %s; going on (--allow_low_coverage):\n%s",
+            reader,
+            data_args.image_views,
+            ", ".join(f"{view} in {split}" for split, view in low),
+            format_coverage(coverage),
+        )
+    else:
+        logger.info("Rows with each image view:\n%s", format_coverage(coverage))
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        resolve_encoder_source(model_args.tokenizer_name_or_path or model_args.encoder_name_or_path)
+    )
+    model = build_model(model_args, data_args, label_names, tokenizer, train_set["label"])
+
+    cache_dir = Path(data_args.cache_dir) if data_args.cache_dir else output_dir / TOKENIZED_CACHE_FOLDER
+    print(f"Tokenized splits cached in {cache_dir} (--cache_dir to move them)", flush=True)
     # Under torchrun / accelerate the main process writes the tokenization cache, the others read it.
     with training_args.main_process_first(desc="tokenization"):
         tokenized = {
@@ -173,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_length=data_args.max_length,
                 separator=data_args.view_separator,
                 mode=input_mode(model),
-                cache_dir=data_args.cache_dir,
+                cache_dir=cache_dir,
             )
             for name, ds in splits.items()
         }
@@ -189,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": command,
             "hyperparameters": hyperparameters(training_args, model.config),
             "train_set": dataset_statistics(train_set),
+            "view_coverage": coverage,
         }
     )
     trainer = Trainer(
@@ -200,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         data_collator=MultimodalCollator(tokenizer),
         compute_metrics=trainer_metrics(label_names),
         preprocess_logits_for_metrics=preprocess_logits_for_metrics,
-        callbacks=[record],
+        callbacks=[record, TimedProgressCallback(run_args.progress_interval)],
     )
     checkpoint = _resume_checkpoint(training_args, run_args)
     if checkpoint:
@@ -215,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if not trainer.is_world_process_zero():
         return 0
     if prediction is not None:
+        test_split = canonical_split(data_args.test_split)
         results = write_evaluation(
             output_dir,
             predictions=prediction.predictions.reshape(-1),
@@ -228,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             command=command,
             preset=run_args.preset,
             wall_time_s=record.wall_time(),
+            view_coverage={**coverage, "splits": {k: v for k, v in coverage["splits"].items() if k == test_split}},
         )
         final["test_metrics"] = metrics = results["metrics"]
         print(
