@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from transformers import HfArgumentParser
 
-from ..data import MultimodalCollator, dataset_display_name, get_split, load_dataset_by_name, tokenize_dataset
+from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
+from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
+from ..data.options import DatasetOptions, load_dataset_from_options
 from ..data.schema import VIEW_COLUMNS, canonical_split
 from ..modeling.modeling_common import ensure_encoder_weights
 from .metrics import predicted_ids
@@ -24,24 +27,20 @@ from .results import command_line, read_training_record, write_evaluation
 
 logger = logging.getLogger(__name__)
 
+TOKENIZED_CACHE_FOLDER = "tokenized"  # inside the output folder unless --cache_dir
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+
+def build_parser() -> HfArgumentParser:
+    """The dataset options are `DatasetOptions`, the same dataclass `train` parses."""
+    parser = HfArgumentParser(
+        DatasetOptions,
         prog="multimodal-sentiment evaluate",
         description="Metrics, confusion matrix, t-SNE map and cross-modal retrieval of trained models on one split.",
     )
     parser.add_argument("model_dirs", nargs="+", help="saved model folder(s); with several, tsne.png compares them")
-    parser.add_argument("--dataset", required=True, help="dataset folder or known name (see `load_dataset_by_name`)")
-    parser.add_argument("--dataset_format", default=None, help="force a format: mvsa, msed, twitter, tumemo, table")
-    parser.add_argument("--data_dir", default=None, help="where named datasets live")
-    parser.add_argument("--label_column", default=None, help="evaluate another label column, e.g. MSED's emotion")
-    parser.add_argument(
-        "--class_names", nargs="+", default=None, help="your own table's names of label codes 0, 1, ..."
-    )
     parser.add_argument("--split", default="test", help="train, validation (or dev), test")
     parser.add_argument("--output_dir", default=None, help="default: <first model>/eval-<dataset>-<split>")
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N rows (smoke runs)")
     parser.add_argument("--retrieval_k", type=int, nargs="+", default=[1, 5, 10])
     parser.add_argument(
         "--retrieval_views",
@@ -56,11 +55,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no_retrieval", action="store_true")
     parser.add_argument("--seed", type=int, default=0, help="t-SNE and sampling seed")
     parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
-    parser.add_argument("--cache_dir", default=None, help="tokenization cache (default: the datasets cache)")
     parser.add_argument(
         "--trust_remote_code", action="store_true", help="for checkpoints of models not in this package"
     )
     return parser
+
+
+def parse_arguments(argv: Sequence[str]) -> tuple[DatasetOptions, argparse.Namespace]:
+    """The dataset options, and one namespace holding every option (dataset ones included)."""
+    options, args = build_parser().parse_args_into_dataclasses(args=list(argv))
+    for name in DatasetOptions.__dataclass_fields__:
+        setattr(args, name, getattr(options, name))
+    return options, args
+
+
+def check_models_coverage(dataset: Any, split: str, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Per model folder, the coverage of the views its config reads on the evaluated split; raises
+    `LowViewCoverageError` (before any model is loaded) when a view is too rare, unless allowed."""
+    from transformers import AutoConfig
+
+    import multimodal_sentiment  # noqa: F401  (registers this package's configs)
+
+    coverages = {}
+    for model_dir in args.model_dirs:
+        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+        views = list(getattr(config, "image_views", None) or [])
+        coverage = view_coverage(
+            {split: dataset}, views, min_share=args.min_view_coverage, allow_low=args.allow_low_coverage
+        )
+        low = check_view_coverage(coverage, f"The model {model_dir}")
+        if low:
+            logger.warning("%s reads %s, but few rows carry them (--allow_low_coverage):\n%s", model_dir, views,
+                           format_coverage(coverage))  # fmt: skip
+        coverages[model_dir] = coverage
+    return coverages
 
 
 def short_names(model_dirs: Sequence[str]) -> list[str]:
@@ -93,6 +121,7 @@ def evaluate_model(
     output_dir: Path,
     args: argparse.Namespace,
     command: str,
+    coverage: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Evaluate one saved model; return its results record and its pooled vectors (row order)."""
     import torch
@@ -122,7 +151,8 @@ def evaluate_model(
             max_length=max_length,
             separator=separator,
             mode=mode,
-            cache_dir=args.cache_dir,
+            cache_dir=args.cache_dir or output_dir / TOKENIZED_CACHE_FOLDER,
+            emoji_as_words=bool(getattr(config, "emoji_as_words", False)),
         )
 
     logits, pooled = run_model(
@@ -147,6 +177,7 @@ def evaluate_model(
         command=command,
         preset=training.get("preset"),
         representations=representations,
+        view_coverage=coverage,
     )
     return record, pooled
 
@@ -186,20 +217,20 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    options, args = parse_arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     dataset_name = dataset_display_name(args.dataset)
-    data = load_dataset_by_name(
-        args.dataset,
-        dataset_format=args.dataset_format,
-        data_dir=args.data_dir,
-        label_column=args.label_column,
-        limit=args.limit,
-        **({"label_names": args.class_names} if args.class_names else {}),
-    )
+    data = load_dataset_from_options(options)
     dataset = get_split(data, args.split)
     split = canonical_split(args.split)
+    try:
+        coverages = check_models_coverage(dataset, split, args)
+    except LowViewCoverageError as error:
+        print(f"multimodal-sentiment evaluate: {error}", file=sys.stderr)
+        return 2
     output_dir = Path(args.output_dir or Path(args.model_dirs[0]) / f"eval-{dataset_name}-{split}")
+    args.cache_dir = args.cache_dir or str(output_dir / TOKENIZED_CACHE_FOLDER)
+    print(f"Tokenized rows cached in {args.cache_dir} (--cache_dir to move them)")
     command = command_line("evaluate", argv)
     # Plots colour by the dataset's label ids, so every panel shares one legend whatever each
     # model's label order (the silhouette does not depend on how labels are numbered).
@@ -207,7 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     for model_dir, name in zip(args.model_dirs, short_names(args.model_dirs), strict=True):
         folder = output_dir if len(args.model_dirs) == 1 else output_dir / name
         record, pooled = evaluate_model(
-            model_dir, dataset, dataset_name=dataset_name, split=split, output_dir=folder, args=args, command=command
+            model_dir,
+            dataset,
+            dataset_name=dataset_name,
+            split=split,
+            output_dir=folder,
+            args=args,
+            command=command,
+            coverage=coverages[model_dir],
         )
         title = f"{name} ({record.get('preset') or record['model_type']})"
         panels.append((title, pooled, labels, record["representations"]["silhouette_by_label"]))
