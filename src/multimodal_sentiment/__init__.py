@@ -41,6 +41,11 @@ def _register() -> None:
         default=(DEFAULT_MODEL_ID, DEFAULT_REVISION),
         type="multimodal",
     )
+    # The default is intentional: no "No model was supplied" warning, no weight-loading bars
+    # (both come back at transformers' INFO verbosity; see quiet.py).
+    from .quiet import install as install_quiet_defaults
+
+    install_quiet_defaults(DEFAULT_MODEL_ID)
 
 
 _register()

@@ -41,19 +41,24 @@ def encode_batch(
     max_length: int,
     separator: str = " . ",
     mode: str = "pair",
+    emoji_as_words: bool = False,
 ) -> dict[str, list[Any]]:
-    """Tokenize a batch of common-schema rows for the given input mode (see `INPUT_MODES`)."""
+    """Tokenize a batch of common-schema rows for the given input mode (see `INPUT_MODES`);
+    `emoji_as_words` is the model config's field of that name."""
     if mode not in INPUT_MODES:
         raise ValueError(f"mode must be one of {INPUT_MODES}, got {mode!r}.")
     descriptions = describe(batch, image_views, separator) if image_views else [None] * len(batch["text"])
+    emoji = {"emoji_as_words": emoji_as_words}
     if mode == "pair":
-        return dict(encode_text_pairs(tokenizer, batch["text"], descriptions if image_views else None, max_length))
+        return dict(
+            encode_text_pairs(tokenizer, batch["text"], descriptions if image_views else None, max_length, **emoji)
+        )
     if mode == "description":
-        return dict(encode_text_pairs(tokenizer, descriptions, None, max_length))
-    encoded = dict(encode_text_pairs(tokenizer, batch["text"], None, max_length))
+        return dict(encode_text_pairs(tokenizer, descriptions, None, max_length, **emoji))
+    encoded = dict(encode_text_pairs(tokenizer, batch["text"], None, max_length, **emoji))
     if mode == "separate":
         # MISR reads the description as its own sequence (no token types: one segment).
-        described = encode_text_pairs(tokenizer, descriptions, None, max_length)
+        described = encode_text_pairs(tokenizer, descriptions, None, max_length, **emoji)
         encoded.update({DESCRIPTION_PREFIX + k: described[k] for k in ("input_ids", "attention_mask")})
     return encoded
 
@@ -74,13 +79,15 @@ def tokenize_dataset(
     mode: str = "pair",
     keep: Sequence[str] = ("label",),
     cache_dir: str | Path | None = None,
+    emoji_as_words: bool = False,
 ) -> Dataset | DatasetDict:
     """Tokenize every split with `datasets.map`, cached on disk.
 
     The cache file name hashes the data's fingerprint and every setting that changes the ids,
     so a restarted run (or another preset with the same views) reuses the tokenized data, and
     a changed file or setting never reuses a stale one. Only `keep` columns survive besides the
-    model inputs (images are dropped first so they are never decoded here).
+    model inputs (images are dropped first so they are never decoded here). `emoji_as_words` is
+    the model config's field (emoji spelled out as words before tokenization).
     """
     if isinstance(dataset, DatasetDict):
         return DatasetDict(
@@ -94,13 +101,17 @@ def tokenize_dataset(
                     mode=mode,
                     keep=keep,
                     cache_dir=cache_dir,
+                    emoji_as_words=emoji_as_words,
                 )
                 for split, ds in dataset.items()
             }
         )
     columns = [c for c in ("text", *VIEW_COLUMNS, *keep) if c in dataset.column_names]
     dataset = dataset.select_columns(list(dict.fromkeys(columns)))
-    settings = Hasher.hash([_tokenizer_identity(tokenizer), list(image_views), max_length, separator, mode, list(keep)])
+    identity = [_tokenizer_identity(tokenizer), list(image_views), max_length, separator, mode, list(keep)]
+    if emoji_as_words:  # only then, so caches written before the option existed stay valid
+        identity.append(("emoji_as_words", True))
+    settings = Hasher.hash(identity)
     folder = Path(cache_dir or Path(datasets_config.HF_DATASETS_CACHE) / "multimodal_sentiment")
     folder.mkdir(parents=True, exist_ok=True)
     return dataset.map(
@@ -112,6 +123,7 @@ def tokenize_dataset(
             "max_length": max_length,
             "separator": separator,
             "mode": mode,
+            "emoji_as_words": emoji_as_words,
         },
         remove_columns=[c for c in dataset.column_names if c not in keep],
         cache_file_name=str(folder / f"tokenized-{dataset._fingerprint}-{settings}.arrow"),

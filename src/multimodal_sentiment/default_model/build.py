@@ -117,6 +117,9 @@ def build(
         config = json.loads(config_path.read_text())
         config.pop("auto_map", None)
         config.pop("custom_pipelines", None)
+        # Emoji read as words (text_pairs.emoji_to_words): the default's tokenizer has no emoji, and
+        # without this "😍" and "😡" are both [UNK] (issue 14); it measured no worse on MVSA (README).
+        config["emoji_as_words"] = True
         if config.get("encoder_name_or_path") != MINILM_HUB_ID:
             raise ValueError(f"The default must use {MINILM_HUB_ID}, this run used {config.get('encoder_name_or_path')}.")
         config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

@@ -51,6 +51,10 @@ class MultimodalSentimentConfig(PreTrainedConfig):
             Which image-to-text views form the description, in order: `"caption"`, `"ocr"`.
         view_separator (`str`, defaults to `" . "`):
             Joins the views into one description string.
+        emoji_as_words (`bool`, defaults to `False`):
+            Spell emoji out as their Unicode names ("😍" -> "smiling face with heart-shaped eyes")
+            before tokenization, in training, evaluation and the pipeline alike
+            (`text_pairs.emoji_to_words`). Off for checkpoints saved before the field existed.
         initializer_range (`float`, defaults to 0.02):
             Std of the normal init of the new (non-encoder) weights.
         logit_temperature (`float`, defaults to 1.0):
@@ -78,6 +82,7 @@ class MultimodalSentimentConfig(PreTrainedConfig):
     captioner_max_new_tokens: int = 40
     image_views: list[str] | None = None
     view_separator: str = " . "
+    emoji_as_words: bool = False
     initializer_range: float = 0.02
     logit_temperature: float = 1.0
     class_logit_bias: list[float] | None = None
@@ -100,6 +105,11 @@ class MultimodalSentimentConfig(PreTrainedConfig):
 
     def validate_fields(self) -> None:
         """Raise a `ValueError` that names the bad field and the allowed values (subclasses extend)."""
+        if self.num_labels < 1:
+            raise ValueError(
+                f"{type(self).__name__} needs at least one label, got num_labels={self.num_labels}: pass "
+                "num_labels=N (N >= 1) or id2label={0: 'negative', ...}."
+            )
         bad_views = [v for v in self.image_views if v not in IMAGE_VIEWS]
         if bad_views:
             raise ValueError(f"image_views may contain only {IMAGE_VIEWS}, got {bad_views}.")

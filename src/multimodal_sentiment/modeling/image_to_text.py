@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import inspect
 import json
 import os
@@ -52,6 +53,15 @@ DEFAULT_CACHE_ENTRIES = 10_000
 _DROP_TRAILING_SEPARATOR = {"git"}
 # Arguments that only select the files to load; they go to the processor as well as the model.
 _SHARED_LOAD_KWARGS = ("trust_remote_code", "token", "cache_dir", "local_files_only", "subfolder")
+
+
+class CaptionerUnavailableError(RuntimeError):
+    """A captioner the caller named cannot be loaded here (offline and not cached, missing files or
+    packages); the message names it and the remedies."""
+
+
+class CaptionerFallbackWarning(UserWarning):
+    """The config's captioner cannot be loaded here, so images are described with OCR instead."""
 
 
 class ImageToText:
@@ -126,6 +136,10 @@ class TransformersCaptioner(ImageToText):
     @property
     def loaded(self) -> bool:
         return self.model is not None
+
+    def load(self) -> None:
+        """Load the model and processor now (otherwise the first `describe` does)."""
+        self._ensure_loaded()
 
     def identity(self, prompt: str | None = None, max_new_tokens: int | None = None) -> dict[str, Any]:
         return {
@@ -292,6 +306,11 @@ class OcrReader(ImageToText):
         self._lock = threading.Lock()
 
     @staticmethod
+    def available() -> bool:
+        """Whether RapidOCR is installed (nothing is imported)."""
+        return importlib.util.find_spec("rapidocr_onnxruntime") is not None
+
+    @staticmethod
     def version() -> str | None:
         try:
             return importlib.metadata.version("rapidocr-onnxruntime")
@@ -324,6 +343,75 @@ class OcrReader(ImageToText):
                 ) from err
             self._engine = RapidOCR()
         return self._engine
+
+
+def hub_offline() -> bool:
+    """Whether the Hub is off limits: `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) set now, or
+    huggingface_hub's offline mode as read at its import."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
+            return True
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # pragma: no cover - transformers depends on it
+        return False
+    return bool(getattr(constants, "HF_HUB_OFFLINE", False))
+
+
+def _hub_reachable(repo_id: str, revision: str | None, timeout: float) -> str | None:
+    """None when the Hub answers for `repo_id`'s config.json within `timeout` seconds (one request,
+    no retries; run in a thread so a hanging DNS lookup is bounded too), else why not."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            get_hf_file_metadata(hf_hub_url(repo_id, "config.json", revision=revision), timeout=timeout)
+            outcome.append(None)
+        except Exception as err:  # noqa: BLE001 - any failure means "cannot download it now"
+            outcome.append(f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}")
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    if not outcome:
+        return f"the Hub did not answer within {timeout:.0f} s"
+    return outcome[0]
+
+
+def captioner_source_problem(
+    source: str, revision: str | None = None, timeout: float = 5.0
+) -> tuple[str | None, dict[str, Any]]:
+    """Can the captioner `source` (model id or folder) be loaded here, quickly? Returns
+    `(problem, load_kwargs)`: `problem` is None when it can, else a sentence saying why not;
+    `load_kwargs` holds `local_files_only=True` when it must load from the local cache.
+
+    Checked in this order, each step in seconds at most: a local folder; the Hub cache
+    (`try_to_load_from_cache`; used offline or when the Hub does not answer, with
+    `local_files_only=True` so transformers never retries for minutes); offline mode
+    (`HF_HUB_OFFLINE=1`); one bounded request to the Hub.
+    """
+    if os.path.isdir(source):
+        return None, {}
+    if os.path.isabs(source) or source.startswith((".", "~")) or os.sep in source.strip("/").replace("/", "", 1):
+        return f"{source!r} is neither a folder nor a Hub model id", {}
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = isinstance(try_to_load_from_cache(source, "config.json", revision=revision), str)
+    except Exception:  # noqa: BLE001 - an invalid repo id is simply "not cached"
+        cached = False
+    if hub_offline():
+        if cached:
+            return None, {"local_files_only": True}
+        return f"offline (HF_HUB_OFFLINE=1) and {source} is not in the local Hugging Face cache", {}
+    unreachable = _hub_reachable(source, revision, timeout)
+    if unreachable is None:
+        return None, {}
+    if cached:
+        return None, {"local_files_only": True}
+    return f"{source} is not in the local Hugging Face cache and cannot be downloaded ({unreachable})", {}
 
 
 def build_captioner(
@@ -365,6 +453,34 @@ def build_captioner(
     )
 
 
+def _check_writable(path: str) -> None:
+    """Raise a ValueError saying why descriptions could not be appended to `path` (without
+    writing anything: an existing file is opened for appending, a new one's folder is checked)."""
+    remedy = "give a file path in a folder this process can write, or leave description_cache_file out"
+    if os.path.isdir(path):
+        raise ValueError(f"description_cache_file {path!r} is a directory, not a file; {remedy}")
+    if os.path.exists(path):
+        try:
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as err:
+            raise ValueError(
+                f"description_cache_file {path!r} cannot be written ({err.strerror or err}); {remedy}"
+            ) from err
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # put() creates the missing folders: check the first that exists
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"description_cache_file {path!r} cannot be written ({folder!r} is a file, not a folder); {remedy}"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"description_cache_file {path!r} cannot be written (no write permission in {folder!r}); {remedy}"
+        )
+
+
 class DescriptionCache:
     """Bounded, thread-safe LRU of image descriptions, optionally persisted as JSON lines.
 
@@ -393,6 +509,8 @@ class DescriptionCache:
         self.misses = 0
         self._entries: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        if self.path:
+            _check_writable(self.path)  # refused now, not after the captioner has run
         if self.path and os.path.exists(self.path):
             self._load()
 
@@ -531,6 +649,8 @@ class ImageDescriber:
 __all__ = [
     "CAPTION_VIEW",
     "OCR_VIEW",
+    "CaptionerFallbackWarning",
+    "CaptionerUnavailableError",
     "CallableCaptioner",
     "DescriptionCache",
     "ImageDescriber",
@@ -538,4 +658,6 @@ __all__ = [
     "OcrReader",
     "TransformersCaptioner",
     "build_captioner",
+    "captioner_source_problem",
+    "hub_offline",
 ]

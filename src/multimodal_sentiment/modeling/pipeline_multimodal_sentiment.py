@@ -18,7 +18,9 @@ not import the modeling files at module level: they import it (under TYPE_CHECKI
 from __future__ import annotations
 
 import itertools
+import os
 import threading
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -40,11 +42,14 @@ from .image_inputs import (
 from .image_to_text import (
     CAPTION_VIEW,
     OCR_VIEW,
+    CaptionerFallbackWarning,
+    CaptionerUnavailableError,
     DescriptionCache,
     ImageDescriber,
     ImageToText,
     OcrReader,
     build_captioner,
+    captioner_source_problem,
 )
 from .modeling_common import ensure_encoder_weights
 from .quantization import (
@@ -54,13 +59,16 @@ from .quantization import (
     quantize_captioner_on_load,
     quantize_classifier,
 )
-from .text_pairs import encode_text_pairs, normalize_whitespace
+from .text_pairs import emoji_to_words, encode_text_pairs, is_blank, normalize_whitespace
 
 TASK = "multimodal-sentiment"
 MISR_MODEL_TYPE = "misr-multimodal-sentiment"
 INPUT_KEYS = ("text", "image", "image_description")
 ON_ERROR_MODES = ("raise", "record")
 PRECOMPUTED_VIEW = "precomputed"
+# Lists, datasets and generators are classified (and their images described) this many at a time
+# unless the pipeline or the call sets batch_size; a single post is always a batch of one.
+DEFAULT_BATCH_SIZE = 16
 _MODALITY_NAMES = {0: "text", 1: "description"}
 
 
@@ -127,13 +135,14 @@ class MultimodalSentimentPipeline(Pipeline):
         description_cache: True (default, in-memory, 10,000 entries), False, a maximum number of
             entries, or a shared `DescriptionCache`; `description_cache_file` persists it (JSON lines).
         max_image_pixels, max_image_bytes, image_timeout: image loading limits (decompression
-            bombs, URL size cap, URL timeout in seconds).
+            bombs, file and URL size cap, wall-clock seconds for a whole URL download).
         on_error: `"raise"` (default) or `"record"`; also per call.
         quantize: `"int8"`: dynamic int8 of the classifier's encoder on CPU (`quantization.py`);
             `captioner_quantize="int8"` does the same to the captioner when it loads. CPU and
             float32 only: refused with a ValueError on a GPU or with dtype float16 / bfloat16.
 
-    `batch_size` batches the classifier and the VLM alike: inputs are taken `batch_size` at a
+    `batch_size` (default for lists, datasets and generators: `DEFAULT_BATCH_SIZE` = 16; a single
+    post is a batch of one) batches the classifier and the VLM alike: inputs are taken `batch_size` at a
     time, the images among them that need a caption go through one `generate` call (each
     distinct image once; cached ones not at all), then the classifier runs on the batch.
     """
@@ -166,6 +175,8 @@ class MultimodalSentimentPipeline(Pipeline):
     ):
         requested_dtype = kwargs.get("dtype", kwargs.get("torch_dtype"))  # Pipeline.__init__ drops it
         super().__init__(*args, **kwargs)
+        if self._batch_size is not None:
+            self._batch_size = _check_batch_size(self._batch_size)
         if self.tokenizer is None:
             raise ValueError(
                 "The multimodal-sentiment pipeline needs the classifier's tokenizer (save it with the model)."
@@ -217,6 +228,12 @@ class MultimodalSentimentPipeline(Pipeline):
         )
         self._describer: ImageDescriber | None = None
         self._describer_lock = threading.Lock()
+        # Named by the caller (an error if it cannot load) or taken from the config (OCR fallback).
+        self.captioner_explicit = captioner is not None
+        self._captioner_problem: str | None = None
+        self._captioner_checked = False
+        self._captioner_check_lock = threading.Lock()
+        self.emoji_as_words = bool(getattr(config, "emoji_as_words", False))
 
     # ------------------------------------------------------------ calling
 
@@ -246,10 +263,13 @@ class MultimodalSentimentPipeline(Pipeline):
                 "(a worker process would lose the description cache and cannot use CUDA)."
             )
         settings = self._stage_settings(kwargs)
-        batch_size = int(kwargs.get("batch_size") or self._batch_size or 1)
+        if kwargs.get("batch_size") is not None:
+            kwargs["batch_size"] = _check_batch_size(kwargs["batch_size"])
         if _is_single(inputs):
             prepared = next(self._prepare(iter([inputs]), 1, settings, single=True))
             return super().__call__(prepared, **kwargs)
+        # Many posts run batched without being asked (DEFAULT_BATCH_SIZE); batch_size=1 turns it off.
+        batch_size = kwargs["batch_size"] = kwargs.get("batch_size") or self._batch_size or DEFAULT_BATCH_SIZE
         if isinstance(inputs, (list, tuple)):
             if not inputs:
                 return []
@@ -327,6 +347,58 @@ class MultimodalSentimentPipeline(Pipeline):
         )
         return quantize_captioner_on_load(captioner) if self.captioner_quantize else captioner
 
+    def _usable_views(self, settings: _StageSettings) -> _StageSettings:
+        """The views this call can run: the caption view is swapped for OCR (with one warning) when the
+        config's captioner cannot be loaded here; a captioner the caller named must load or it is an error."""
+        if CAPTION_VIEW not in settings.views or self._check_captioner() is None:
+            return settings
+        views = tuple(view for view in settings.views if view != CAPTION_VIEW)
+        return replace(settings, views=views if OCR_VIEW in views else (*views, OCR_VIEW))
+
+    def _check_captioner(self) -> str | None:
+        """Once per pipeline, in seconds: None when the captioner loads (it is loaded now), else why
+        not (the config's captioner: a warning and OCR instead; the caller's: CaptionerUnavailableError)."""
+        with self._captioner_check_lock:
+            if self._captioner_checked:
+                return self._captioner_problem
+            spec, problem = self.captioner_spec, None
+            if isinstance(spec, (str, os.PathLike)):
+                problem, load_kwargs = captioner_source_problem(os.fspath(spec), self.captioner_revision)
+                if problem is None:
+                    for key, value in load_kwargs.items():
+                        self.captioner_load_kwargs.setdefault(key, value)
+                    try:
+                        load = getattr(self.describer.view(CAPTION_VIEW), "load", None)
+                        if callable(load):
+                            load()
+                    except Exception as err:  # noqa: BLE001 - missing files, missing packages, bad weights
+                        with self._describer_lock:
+                            if self._describer is not None:
+                                self._describer._views.pop(CAPTION_VIEW, None)
+                        first_line = (str(err).strip().splitlines() or [""])[0][:300]
+                        problem = f"loading it failed ({type(err).__name__}: {first_line})"
+            if problem is not None:
+                ocr_ready = OcrReader.available()
+                if self.captioner_explicit or not ocr_ready:
+                    whose = "The captioner" if self.captioner_explicit else "The model config's captioner"
+                    raise CaptionerUnavailableError(
+                        f"{whose} {os.fspath(spec)!r} cannot be loaded: {problem}. Remedies: "
+                        "image_views=['ocr'] (RapidOCR reads the words in images"
+                        + ("" if ocr_ready else "; pip install rapidocr-onnxruntime")
+                        + "), captioner='path/to/local/folder' (a saved image-text-to-text model), "
+                        "captioner=<callable: list of PIL images -> list of str>, or precomputed "
+                        "'image_description' inputs."
+                    )
+                warnings.warn(
+                    f"The model config's captioner {os.fspath(spec)!r} cannot be loaded ({problem}): describing "
+                    "images with OCR (RapidOCR) instead. Choose one with pipeline(..., captioner='<model id or "
+                    "folder>' or a callable), or pass image_views=['ocr'] to use OCR without this warning.",
+                    CaptionerFallbackWarning,
+                    stacklevel=2,
+                )
+            self._captioner_problem, self._captioner_checked = problem, True
+            return problem
+
     def _prepare(
         self, iterator: Iterator[Any], chunk_size: int, settings: _StageSettings, single: bool = False
     ) -> Iterator[dict[str, Any]]:
@@ -364,9 +436,11 @@ class MultimodalSentimentPipeline(Pipeline):
                     record.update(_error_record(record["index"], message))
             pending = []
         if pending:
-            self._describe(pending, settings)
+            self._describe(pending, self._usable_views(settings))
         for record in records:
             del record["_needs_description"], record["_hash"]
+            if self.emoji_as_words:  # what the model reads (evidence words included); outputs keep the original
+                record["text"], record["description"] = emoji_to_words(record["text"]), emoji_to_words(record["description"])
             if not self.uses_pixels:
                 record["_image"] = None  # the description replaces the pixels
         return records
@@ -416,12 +490,12 @@ class MultimodalSentimentPipeline(Pipeline):
                 raise MultimodalInputError(
                     f"{where}: '{name}' must be a string or None, got {type(value).__name__}", index
                 )
-        if text is not None and not text.strip():
-            text = None  # empty or whitespace-only text is a missing text
-        if text is None and image is None and (description is None or not description.strip()):
+        if is_blank(text):
+            text = None  # empty, whitespace or only invisible characters (zero-width...): a missing text
+        if text is None and image is None and is_blank(description):
             raise MultimodalInputError(
                 f"{where}: nothing to classify: no text, no image and no image_description "
-                "(empty or whitespace-only text counts as missing)",
+                "(empty text, whitespace or only invisible characters such as zero-width spaces count as missing)",
                 index,
             )
         record = {
@@ -634,6 +708,12 @@ def _check_views(views: Sequence[str] | None) -> tuple[str, ...]:
     return views
 
 
+def _check_batch_size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"batch_size must be a positive integer (posts per batch), got {value!r}")
+    return int(value)
+
+
 def _check_on_error(mode: str) -> str:
     if mode not in ON_ERROR_MODES:
         raise ValueError(f"on_error must be one of {ON_ERROR_MODES}, got {mode!r}")
@@ -708,4 +788,4 @@ def _token_info(encoding: Any, text: str | None, description: str | None) -> dic
     return {"sequence_ids": list(sequence_ids), "words": words}
 
 
-__all__ = ["MultimodalInputError", "MultimodalSentimentPipeline", "MISR_MODEL_TYPE", "TASK"]
+__all__ = ["DEFAULT_BATCH_SIZE", "MultimodalInputError", "MultimodalSentimentPipeline", "MISR_MODEL_TYPE", "TASK"]

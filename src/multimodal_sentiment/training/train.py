@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 separator=data_args.view_separator,
                 mode=input_mode(model),
                 cache_dir=cache_dir,
+                emoji_as_words=bool(getattr(model.config, "emoji_as_words", False)),
             )
             for name, ds in splits.items()
         }
