@@ -110,7 +110,7 @@ def test_duplicate_ids_and_raise_mode(tiny_era_dir, tmp_path):
     with pytest.raises(SystemExit, match="duplicate ids"):
         predict.main([str(tiny_era_dir), "-i", str(table), "-o", str(tmp_path / "o.jsonl")])
     table.write_text('{"text": "fine"}\n{"text": "   "}\n')
-    with pytest.raises(ValueError, match="input 1: nothing to classify"):
+    with pytest.raises(ValueError, match=r"^row 1 \(id '1'\): nothing to classify"):
         predict.main(
             [
                 str(tiny_era_dir),

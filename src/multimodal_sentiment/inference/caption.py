@@ -6,8 +6,9 @@ multimodal-sentiment caption manifest.jsonl --output descriptions/ocr.csv --view
 ```
 
 Input: an image folder (searched recursively; an image's id is its path relative to the folder,
-without suffix) or a CSV / JSON-lines manifest with `id,image` columns (image: a path relative
-to the manifest, a URL, ...). Output: CSV `id,caption` (or `id,ocr_text` with `--view ocr`), the
+without suffix, or with it where two images would otherwise share an id: `a.jpg`, `a.png`) or
+a CSV / JSON-lines manifest with `id,image` columns (image: a path relative to the manifest, a
+URL, ...). Output: CSV `id,caption` (or `id,ocr_text` with `--view ocr`), the
 layout the dataset loaders read from a `descriptions/` folder (`captions.csv`, `ocr.csv`).
 
 Resuming: rows are appended batch by batch; a restarted run skips ids already in the output
@@ -91,7 +92,8 @@ def list_images(
     """Every image of a folder (sorted, so every rank sees the same order) or a manifest."""
     if source.is_dir():
         files = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        return [ImageItem(p.relative_to(source).with_suffix("").as_posix(), str(p)) for p in files]
+        names = [p.relative_to(source).as_posix() for p in files]
+        return [ImageItem(item_id, str(p)) for item_id, p in zip(folder_ids(names), files, strict=True)]
     if source.is_file() and source.suffix in TABLE_SUFFIXES:
         layout = f"columns {id_column},{image_column} (image: a path relative to the manifest, or a URL)"
         rows = read_table(source, [id_column, image_column], layout)
@@ -106,6 +108,32 @@ def list_images(
             items.append(ImageItem(item_id, resolve_image(row[image_column], root)))
         return items
     raise FileNotFoundError(f"{source}: not an image folder or a {'/'.join(TABLE_SUFFIXES)} manifest")
+
+
+def folder_ids(names: list[str]) -> list[str]:
+    """Ids of a folder's images, unique by construction: the relative path without its suffix
+    (`2019/123.jpg` -> `2019/123`, the dataset loaders' ids), except where that would collide
+    with another file's id or relative path (`a.jpg` and `a.png`): those keep their suffix.
+    Relative paths are unique, and a stem is used only when no other file has it as stem or
+    path, so no two ids are ever equal."""
+    stems = [name.rsplit(".", 1)[0] if "." in name.rsplit("/", 1)[-1] else name for name in names]
+    stem_counts: dict[str, int] = {}
+    for stem in stems:
+        stem_counts[stem] = stem_counts.get(stem, 0) + 1
+    paths = set(names)
+    ids = [
+        stem if stem_counts[stem] == 1 and (stem == name or stem not in paths) else name
+        for stem, name in zip(stems, names, strict=True)
+    ]
+    clashing = [name for stem, name, item_id in zip(stems, names, ids, strict=True) if item_id != stem]
+    if clashing:
+        shown = ", ".join(clashing[:6]) + (f" and {len(clashing) - 6} more" if len(clashing) > 6 else "")
+        print(
+            f"caption: {len(clashing)} image(s) share a name without suffix with another image; "
+            f"their ids keep the suffix: {shown}",
+            file=sys.stderr,
+        )
+    return ids
 
 
 def merge_parts(output: Path, column: str) -> int:

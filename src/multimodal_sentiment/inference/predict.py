@@ -12,7 +12,13 @@ object per line, `{"id": ..., "label": ..., "score": ..., "scores": {...}, "imag
 `{"id": ..., "error": "..."}` and the run goes on (`--on-error raise` stops instead).
 
 Resuming: results are appended as they come; a restarted run skips ids already in the output
-and retries the rows whose last line is an error (the last line of an id is its result).
+and retries the rows whose last line is an error (the last line of an id is its result). A
+damaged line (a kill mid-write) is removed and its row done again. Errors name the row by its
+number in the input file (counted from 0, like the default ids) and its id, whatever run wrote them.
+
+Several processes: under `torchrun` / `accelerate launch` each rank takes every WORLD_SIZE-th
+row and writes its own part file next to --output (`predictions.rank00000-of-00002.jsonl`);
+`multimodal-sentiment predict --merge -o predictions.jsonl` then merges them, every id once.
 `--description-cache FILE` keeps image descriptions across runs, so a restart never re-runs
 the VLM on images it already described.
 """
@@ -28,7 +34,18 @@ from pathlib import Path
 from typing import Any
 
 from ..data.schema import read_table
-from .resumable import default_device, done_ids, drop_torn_tail, parse_dtype, resolve_image
+from .resumable import (
+    default_device,
+    distributed_env,
+    done_ids,
+    drop_damaged_lines,
+    drop_torn_tail,
+    merge_json_lines,
+    parse_dtype,
+    part_path,
+    part_paths,
+    resolve_image,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="multimodal-sentiment predict",
         description="Classify every post of a CSV / JSON-lines file with the multimodal-sentiment pipeline.",
     )
-    parser.add_argument("model", help="checkpoint folder or Hub id")
+    parser.add_argument("model", nargs="?", default=None, help="checkpoint folder or Hub id")
     parser.add_argument(
-        "--input", "-i", required=True, help=".jsonl, .json, .csv or .tsv with text / image / image_description"
+        "--input", "-i", default=None, help=".jsonl, .json, .csv or .tsv with text / image / image_description"
     )
     parser.add_argument("--output", "-o", required=True, help="output .jsonl (appended to; resumable)")
     parser.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
@@ -67,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--description-column", default="image_description")
     parser.add_argument("--image-root", default=None, help="folder relative image paths are resolved against")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows (a quick try)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge the per-rank part files of a torchrun / accelerate run into --output",
+    )
     return parser
 
 
@@ -113,11 +135,21 @@ def load_pipeline(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    output = Path(args.output)
+    if args.merge:
+        return merge_parts(output)
+    if args.input is None:
+        build_parser().error("--input is required (a .jsonl / .csv file of posts), except with --merge")
+    if args.model is None:
+        build_parser().error("give the model: a checkpoint folder or a Hub id")
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")
     from tqdm.auto import tqdm
 
     source = Path(args.input)
+    if not source.is_file():
+        where = "is a directory, not a file" if source.is_dir() else f"not found (looked for {source.resolve()})"
+        raise SystemExit(f"predict: input file {str(source)!r} {where}; give a .jsonl, .json, .csv or .tsv file")
     rows = read_table(source)
     rows = rows[: args.limit] if args.limit is not None else rows
     ids = [str(row.get(args.id_column, number)) for number, row in enumerate(rows)]
@@ -125,14 +157,28 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             f"predict: {source} has duplicate ids in column {args.id_column!r}; ids must be unique to resume"
         )
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    rank, world_size, local_rank = distributed_env()
+    numbered = list(enumerate(zip(ids, rows, strict=True)))[rank::world_size]  # this rank's share
+    output = part_path(output, rank, world_size) if world_size > 1 else output
+    open_output(output)
     drop_torn_tail(output)
+    dropped = drop_damaged_lines(output)
+    if dropped:
+        print(
+            f"predict: removed {len(dropped)} damaged line(s) from {output} (line {', '.join(map(str, dropped[:10]))}"
+            f"{' ...' if len(dropped) > 10 else ''}); their rows are done again",
+            file=sys.stderr,
+        )
     done = done_ids(output)
-    todo = [(row_id, row) for row_id, row in zip(ids, rows, strict=True) if row_id not in done]
+    todo = [(number, row_id, row) for number, (row_id, row) in numbered if row_id not in done]
     if not todo:
-        print(f"predict: all {len(rows)} rows already in {output}", file=sys.stderr)
+        print(f"predict: all {len(numbered)} rows already in {output}", file=sys.stderr)
         return 0
+    problem = model_problem(args.model)
+    if problem:
+        raise SystemExit(f"predict: {problem}")
+    if args.device is None and world_size > 1:
+        args.device = default_device(local_rank)
 
     try:
         classifier = load_pipeline(args)
@@ -141,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         raise SystemExit(f"predict: {err}") from None  # --quantize where it does not apply
     root = Path(args.image_root) if args.image_root else source.parent
-    pending: deque[str] = deque()
+    pending: deque[tuple[int, str]] = deque()
 
     def posts() -> Iterator[dict[str, Any]]:
-        for row_id, row in todo:
-            pending.append(row_id)  # results come back in input order: this pairs them with ids
+        for number, row_id, row in todo:
+            pending.append((number, row_id))  # results come back in input order: this pairs them with rows
             yield {
                 "text": _cell(row, args.text_column),
                 "image": resolve_image(_cell(row, args.image_column), root),
@@ -161,18 +207,91 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     with (
         output.open("a", encoding="utf-8") as handle,
-        tqdm(total=len(rows), initial=len(rows) - len(todo), desc="predict", unit="post") as bar,
+        tqdm(
+            total=len(numbered),
+            initial=len(numbered) - len(todo),
+            desc=f"predict [rank {rank}]" if world_size > 1 else "predict",
+            unit="post",
+        ) as bar,
     ):
-        for result in results:
+        for result in _renaming_raised_errors(results, todo):
+            number, row_id = pending.popleft()
+            index = result.get("index")
             result = {key: value for key, value in result.items() if key != "index"}
-            failures += result.get("error") is not None
-            handle.write(json.dumps({"id": pending.popleft(), **result}, ensure_ascii=False) + "\n")
+            if result.get("error") is not None:
+                failures += 1
+                result["error"] = name_row(result["error"], index, number, row_id)
+            handle.write(json.dumps({"id": row_id, **result}, ensure_ascii=False) + "\n")
             handle.flush()
             bar.update(1)
     if failures:
         print(
             f"predict: {failures} row(s) could not be classified; their output lines carry an 'error'", file=sys.stderr
         )
+    return 0
+
+
+def _renaming_raised_errors(results: Any, todo: list[tuple[int, str, Any]]) -> Iterator[dict[str, Any]]:
+    """`--on-error raise`: the error that stops the run names the row and id too."""
+    from ..modeling.pipeline_multimodal_sentiment import MultimodalInputError
+
+    try:
+        yield from results
+    except MultimodalInputError as err:
+        if err.index is None or not 0 <= err.index < len(todo):
+            raise
+        number, row_id, _ = todo[err.index]
+        raise MultimodalInputError(name_row(str(err), err.index, number, row_id), err.index) from err
+
+
+def name_row(message: str, index: int | None, number: int, row_id: str) -> str:
+    """The pipeline names a bad post by its place in this run's stream ("input 204: ..."); the
+    output names the row of the input file and its id, the same in every run of a resume."""
+    prefix = f"input {index}: "
+    rest = message[len(prefix) :] if index is not None and message.startswith(prefix) else message
+    return f"row {number} (id {row_id!r}): {rest}"
+
+
+def open_output(output: Path) -> None:
+    """Refuse an output that cannot be appended to, before any model is loaded."""
+    if output.is_dir():
+        raise SystemExit(
+            f"predict: --output {str(output)!r} is a directory; give a file path such as {str(output / 'predictions.jsonl')!r}"
+        )
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("a", encoding="utf-8"):
+            pass
+    except OSError as err:
+        blocker = next((folder for folder in output.parents if folder.exists()), None)
+        reason = err.strerror or str(err)
+        if blocker is not None and not blocker.is_dir():
+            reason = f"{str(blocker)!r} is a file, not a folder"
+        raise SystemExit(f"predict: cannot write --output {str(output)!r} ({reason})") from None
+
+
+def model_problem(model: str) -> str | None:
+    """Why `model` can be neither a checkpoint folder nor a Hub id, or None. A path that does not
+    exist would otherwise reach the Hub client and fail with 'Repo id must be in the form ...'."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return None
+    if path.exists():
+        return f"model {model!r} is a file; give the checkpoint folder (with config.json) or a Hub id like org/name"
+    looks_like_path = model.startswith((".", "/", "~")) or model.endswith("/") or "\\" in model or model.count("/") > 1
+    if looks_like_path:
+        return f"model folder {model!r} not found (looked for {path.resolve()}); give a checkpoint folder or a Hub id like org/name"
+    return None
+
+
+def merge_parts(output: Path) -> int:
+    """`--merge`: the part files of a multi-process run into `output`, every id once."""
+    parts = [part for part in part_paths(output) if part != output]
+    if not parts:
+        raise SystemExit(f"predict: no part files {output.stem}.rank*-of-*{output.suffix} next to {output}")
+    open_output(output)
+    added = merge_json_lines(output, parts)
+    print(f"predict: merged {added} rows from {len(parts)} part files into {output}", file=sys.stderr)
     return 0
 
 

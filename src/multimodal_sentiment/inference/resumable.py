@@ -1,8 +1,9 @@
 """Shared plumbing of the inference commands: reading tables, resuming outputs, sharding ranks.
 
 ```python
->>> from multimodal_sentiment.inference.resumable import done_ids, drop_torn_tail
+>>> from multimodal_sentiment.inference.resumable import done_ids, drop_damaged_lines, drop_torn_tail
 >>> drop_torn_tail("captions.csv")  # a killed run may have left half a row
+>>> drop_damaged_lines("predictions.jsonl")  # ... or, in JSON lines, a damaged one anywhere
 >>> done = done_ids("captions.csv")  # ids to skip on restart
 ```
 """
@@ -31,6 +32,69 @@ def drop_torn_tail(path: str | Path) -> None:
             return
         data = path.read_bytes()
         handle.truncate(data.rfind(b"\n") + 1)
+
+
+def drop_damaged_lines(path: str | Path, id_key: str = "id") -> list[int]:
+    """Remove every line of a JSON-lines output that is not a whole JSON object with an `id_key`
+    (a torn write in the middle: a kill while another process appended, a full disk, an editor).
+    Returns the 1-based numbers of the lines dropped; the file is rewritten (atomically: a kill
+    during the repair leaves the old file) only when there are some. Their rows count as not
+    done, so a resumed run does them again."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    kept, dropped = [], []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+                whole = isinstance(record, dict) and id_key in record and line.endswith(b"\n")
+            except ValueError:
+                whole = False
+            if whole:
+                kept.append(line)
+            elif line.strip():
+                dropped.append(number)
+    if dropped:
+        write_atomically(path, b"".join(kept))
+    return dropped
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Replace `path` by `data` so that a reader (or a kill) sees the old file or the new one, never half."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def merge_json_lines(output: str | Path, parts: Iterable[str | Path], id_key: str = "id") -> int:
+    """Append to `output` the result of every id of the part files that `output` lacks (the
+    last line of an id in a part is its result; a rank's rerun appends a new one). Ids keep the
+    order of the parts. Returns the number of lines added."""
+    output = Path(output)
+    drop_torn_tail(output)
+    drop_damaged_lines(output, id_key)
+    done = done_ids(output, id_key)
+    latest: dict[str, bytes] = {}
+    for part in parts:
+        drop_torn_tail(part)
+        with Path(part).open("rb") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                    row_id = str(record[id_key])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if row_id not in done:
+                    latest.pop(row_id, None)  # re-inserted: a retried row keeps its newest line
+                    latest[row_id] = line if line.endswith(b"\n") else line + b"\n"
+    with output.open("ab") as handle:
+        handle.writelines(latest.values())
+    return len(latest)
 
 
 def done_ids(path: str | Path, id_key: str = "id") -> set[str]:
