@@ -135,10 +135,12 @@ def test_each_rank_writes_its_part_and_merge_joins_them(photos, blip_dir, tmp_pa
     assert _run("--merge", "-o", str(output)) == 0 and len(_rows(output)) == 5  # merging twice adds nothing
 
 
-def test_clear_errors_for_bad_arguments(tmp_path):
+def test_clear_errors_for_bad_arguments(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="not an image folder or a"):
         caption.list_images(tmp_path / "nothing-here")
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         _run("-o", str(tmp_path / "x.csv"))  # no source
+    assert exited.value.code == 2  # argparse's usage error
+    assert "error: give an image folder or manifest (or --merge)" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="No part files"):
         _run("--merge", "-o", str(tmp_path / "x.csv"))

@@ -126,8 +126,10 @@ def test_compact_export_leaves_out_the_encoder_and_predicts_the_same(frozen_era_
     classifier = pipeline("multimodal-sentiment", model=str(out), trust_remote_code=True, device="cpu")
     got = classifier({"text": "love it", "image_description": "a party"})
     with torch.no_grad():
-        expected = model(**{k: v[:1] for k, v in batch.items()}).logits.softmax(-1)[0]
-    assert got["scores"][got["label"]] == pytest.approx(float(expected.max()), abs=1e-5)
+        expected = model(**{k: v[:1] for k, v in batch.items()}).logits.softmax(-1)[0].tolist()
+    expected_scores = {model.config.id2label[i]: p for i, p in enumerate(expected)}
+    assert got["scores"] == pytest.approx(expected_scores, abs=1e-5)  # every label, not only the winner
+    assert got["label"] == max(expected_scores, key=expected_scores.get)
 
     # Plain from_pretrained + load_encoder_weights() gives the same weights as the source.
     loaded = AutoModelForSequenceClassification.from_pretrained(out)

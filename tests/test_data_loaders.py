@@ -32,8 +32,10 @@ MVSA_TEXTS = [
     "bus is here",
 ]
 MVSA_NAMES = ["positive", "negative", "neutral"]
-NAME_TO_SPLIT_CODE = {name: code for code, name in MVSA_SPLIT_CODES.items()}
-NAME_TO_PAIRLIST_CODE = {name: code for code, name in MVSA_PAIRLIST_CODES.items()}
+# The published code tables (../shared/data/README.md), typed here rather than read from the
+# module: the fixtures must write what the real files hold, so a swapped code in the loader fails.
+NAME_TO_SPLIT_CODE = {"positive": 0, "neutral": 1, "negative": 2}  # splits/{train,dev,test}.json
+NAME_TO_PAIRLIST_CODE = {"neutral": 0, "positive": 1, "negative": 2}  # valid_pairlist.txt
 
 
 def tiny_image(path: Path) -> Path:
@@ -90,6 +92,20 @@ def write_msed(root: Path) -> Path:
 
 
 # ---------------------------------------------------------------- label codes
+
+
+def test_mvsa_code_tables_are_the_published_ones():
+    assert MVSA_SPLIT_CODES == {code: name for name, code in NAME_TO_SPLIT_CODE.items()}
+    assert MVSA_PAIRLIST_CODES == {code: name for name, code in NAME_TO_PAIRLIST_CODE.items()}
+
+
+def test_mvsa_fixture_files_hold_the_published_integers(tmp_path):
+    """The raw fixture files, read without the package: ids 1, 2, 3 are negative, neutral, positive."""
+    root = write_mvsa(tmp_path / "mvsa")
+    train = {item["id"]: item["emotion_label"] for item in json.loads((root / "splits" / "train.json").read_text())}
+    assert [train["1"], train["2"], train["3"]] == [2, 1, 0]
+    lines = (root / "valid_pairlist.txt").read_text().splitlines()
+    assert lines[:3] == ["1,2,0,1", "2,0,0,1", "3,1,0,1"]  # multimodal, text=neutral (0), image=positive (1)
 
 
 def test_the_two_mvsa_codes_map_the_same_integer_to_different_names():

@@ -32,8 +32,37 @@ def test_real_mvsa_multiple_counts_and_test_distribution():
     assert _names(ds["test"]) == {"positive": 1131, "neutral": 440, "negative": 129}
     test = ds["test"]
     assert sum(c is None for c in test["caption"]) == 0  # the captions cover every id
-    # The split file and valid_pairlist.txt agree once each code is mapped to names.
     assert all(t is not None for t in test["text_label"])
+
+
+# The published code of valid_pairlist.txt (../shared/data/README.md), typed here, not imported.
+PAIRLIST_CODE = {"0": "neutral", "1": "positive", "2": "negative"}
+
+
+def _pairlist(folder: Path) -> dict[str, tuple[str, str, str]]:
+    """valid_pairlist.txt read without the package: {id: (multimodal, text, image) names}."""
+    rows = {}
+    for line in (folder / "valid_pairlist.txt").read_text(encoding="utf-8").splitlines():
+        fields = line.strip().split(",")
+        if fields[0].isdigit():
+            rows[fields[0]] = tuple(PAIRLIST_CODE[f] for f in fields[1:])
+    return rows
+
+
+@pytest.mark.parametrize("name", ["mvsa-multiple", "mvsa-single"])
+def test_real_split_labels_agree_with_the_pair_list(name, caplog):
+    """The split files (0=positive) and valid_pairlist.txt (0=neutral) name the same label for
+    every id: the loader's split label equals the pair list's multimodal label read by hand, and
+    its per-modality labels are the pair list's."""
+    folder = _need(name)
+    pairs = _pairlist(folder)
+    ds = load_dataset_by_name(folder)
+    assert "disagree with valid_pairlist.txt" not in caplog.text
+    for split in ds.values():
+        columns = ("label", "text_label", "image_label")
+        names = [split.features[c].names for c in columns]
+        for row_id, *codes in zip(split["id"], *(split[c] for c in columns), strict=True):
+            assert tuple(n[c] for n, c in zip(names, codes, strict=True)) == pairs[row_id], row_id
 
 
 def test_real_mvsa_single_counts():

@@ -610,6 +610,21 @@ def _bad_input_cases(tmp_path: Path, server_base: str) -> dict[str, tuple[object
     }
 
 
+def _assert_classified(result: dict, model, tokenizer, post: dict, name: str) -> None:
+    """An accepted post's real output: its text with the colour captioner's description, every
+    label's probability as the model gives it, the winner as the label."""
+    description = result["image_description"]
+    if post.get("image") is None:
+        assert description is None, name
+    else:
+        assert description in {"red", "blue", "green", "gray", "something"}, name
+        if isinstance(post["image"], Image.Image) or name == "animated gif":  # a red picture (first frame)
+            assert description == "red", name
+    expected = reference_scores(model, tokenizer, post.get("text"), description)
+    assert result["scores"] == pytest.approx(expected, abs=1e-5), name
+    assert result["label"] == max(expected, key=expected.get) and "error" not in result, name
+
+
 @pytest.mark.parametrize("position", [0, 2])
 def test_bad_input_matrix_names_the_input_and_the_problem(tiny_era, tokenizer, tmp_path, image_server, position):
     classifier = in_process(tiny_era, tokenizer, captioner=colour_captioner)
@@ -621,7 +636,9 @@ def test_bad_input_matrix_names_the_input_and_the_problem(tiny_era, tokenizer, t
         batch[position] = bad
         if message is None:
             results = classifier(batch, batch_size=2)
-            assert results[position]["label"] in tiny_era.config.label2id, name
+            _assert_classified(results[position], tiny_era, tokenizer, bad, name)
+            for other in (r for i, r in enumerate(results) if i != position):  # nothing shifted onto another post
+                _assert_classified(other, tiny_era, tokenizer, good, name)
             continue
         with pytest.raises(ValueError, match=f"^input {position}: .*{message}") as raised:
             classifier(batch, batch_size=2)
