@@ -289,6 +289,7 @@ def results_sections(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "table": markdown_table(rows),
                 "per_class": per_class,
                 "provenance": markdown_table(provenance),
+                "view_coverage": coverage_table(group[0].get("view_coverage")) if len(group) == 1 else "",
                 "versions": group[0].get("versions") or {},
             }
         )
@@ -328,6 +329,7 @@ def training_sections(info: Mapping[str, Any] | None, log_history: Sequence[Mapp
     )
     train_set = take("train_set", "training_set", "train_set_statistics", "dataset_statistics", "train_statistics")
     versions = take("versions", "framework_versions") or {}
+    coverage = take("view_coverage")
     dataset = take("dataset", "datasets", "train_dataset", "dataset_name")
     for key in NOT_IN_CARD:
         info.pop(key, None)
@@ -352,8 +354,37 @@ def training_sections(info: Mapping[str, Any] | None, log_history: Sequence[Mapp
         "train_set": _flat_items(train_set),
         "train_versions": versions if isinstance(versions, Mapping) else {},
         "train_dataset": dataset,
+        "view_coverage": coverage_table(coverage),
+        "view_coverage_note": coverage_note(coverage),
         "other": _flat_items(info),
     }
+
+
+def coverage_table(coverage: Any) -> str:
+    """The `view_coverage` record of `train` / `evaluate` as a table: per split, the rows that
+    carry each image-to-text view (count and share)."""
+    if not isinstance(coverage, Mapping) or not isinstance(coverage.get("splits"), Mapping):
+        return ""
+    rows = []
+    for split, entry in coverage["splits"].items():
+        counts, shares = entry.get("with") or {}, entry.get("share") or {}
+        row = {"split": split, "rows": entry.get("rows", "")}
+        row.update({view: f"{count} ({100 * float(shares.get(view, 0.0)):.1f}%)" for view, count in counts.items()})
+        rows.append(row)
+    return markdown_table(rows)
+
+
+def coverage_note(coverage: Any) -> str:
+    """What the model reads, the required share, and whether low coverage was accepted."""
+    if not isinstance(coverage, Mapping):
+        return ""
+    views = list(coverage.get("required_views") or [])
+    if not views:
+        return "The model reads the post text only."
+    share = 100 * float(coverage.get("min_share", 0))
+    note = f"The model reads {', '.join(views)}; each had to cover at least {share:.0f}% of every split's rows"
+    accepted = coverage.get("allow_low_coverage")
+    return note + (" (lower coverage was accepted with `--allow_low_coverage`)." if accepted else ".")
 
 
 def _flat_items(value: Any) -> list[tuple[str, str]]:
