@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint clean
+.PHONY: setup demo test test-fast lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# What the browser and Ray tests need (tests/test_serve.py, tests/test_ray_engine.py; CI runs it,
+# about 2 minutes): Debian's Chromium + chromedriver, the serve and ray extras, selenium.
+# Without them those tests skip and say why. apt needs root; a failed apt step only skips the browser test.
+browser-deps: $(STAMP)
+	-command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+	$(BIN)/python -m pip install -q -e ".[serve,ray]" "selenium>=4"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("multimodal_sentiment.convert.export", "write a self-contained Hub-ready checkpoint folder"),
     "push": ("multimodal_sentiment.convert.push", "upload an exported folder to the Hub"),
     "demo": ("multimodal_sentiment.demo.run", "offline demo on generated example posts, with an HTML report"),
+    "serve": ("multimodal_sentiment.serve.command", "web demo (Gradio) on 127.0.0.1, or --write-space for a Hub Space"),
 }
 
 

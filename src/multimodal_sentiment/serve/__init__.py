@@ -1,0 +1,1 @@
+"""The web demo: `multimodal-sentiment serve` (Gradio, an optional extra) and its Space export."""
