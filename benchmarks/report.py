@@ -15,7 +15,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
 # Section order; a result file not listed here is rendered after these.
-ORDER = ["pipeline_overhead", "vlm_batching", "cache", "training_step", "scaling", "memory"]
+ORDER = ["pipeline_overhead", "default_batching", "vlm_batching", "cache", "training_step", "scaling", "memory"]
 MACHINE_FIELDS = [
     ("cpu_model", "CPU"),
     ("logical_cores", "logical cores"),
