@@ -211,3 +211,11 @@ def test_real_browser_uploads_an_image_with_words_and_sees_label_and_evidence(se
     assert want and highlighted == want, (marked, want)
     assert any(tag == "description" for _, tag in want)  # words read off the image are evidence
     assert agreement.startswith("Text only:") and expected["raw"]["text_only"]["label"] in agreement
+
+
+def test_committed_space_folder_is_what_write_space_writes(tmp_path):
+    """space/ in the repository is the output of `serve --write-space space` (regenerate it when this fails)."""
+    fresh = command.write_space(tmp_path / "space", gradio_app.SPACE_MODEL_ID)
+    committed = Path(__file__).resolve().parents[1] / "space"
+    for name in ("app.py", "requirements.txt", "examples/examples.json"):
+        assert (committed / name).read_text() == (fresh / name).read_text(), name

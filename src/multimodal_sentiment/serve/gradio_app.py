@@ -7,7 +7,8 @@ this file is also the `app.py` of a Hugging Face Space (`multimodal-sentiment se
 where the model and its code come from the Hub (`trust_remote_code`). Locally,
 `multimodal-sentiment serve` builds the same page around the embedded default model, offline.
 
-As a Space: `MODEL_ID` (env, default below) names the checkpoint; `examples/examples.json` beside
+As a Space: `MODEL_ID` (env, default below) names the checkpoint and `MODEL_REVISION` pins it (a
+tag or commit: `trust_remote_code` runs the repository's code); `examples/examples.json` beside
 this file lists the example posts (`[{"image": "marathon.png", "text": "..."}]`, images in that folder).
 """
 
@@ -134,7 +135,8 @@ def main() -> None:
     """Entry point of the Space: the Hub checkpoint MODEL_ID with its own code."""
     from transformers import pipeline
 
-    classifier = pipeline(TASK, model=os.environ.get("MODEL_ID", SPACE_MODEL_ID), trust_remote_code=True)
+    model, revision = os.environ.get("MODEL_ID", SPACE_MODEL_ID), os.environ.get("MODEL_REVISION") or None
+    classifier = pipeline(TASK, model=model, revision=revision, trust_remote_code=True)
     examples = load_examples(Path(__file__).resolve().parent / "examples")
     build_demo(classifier, examples).launch()
 
