@@ -5,15 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
-RUNS=${RUNS:-runs/mvsa-multiple}
-OUT=experiments/results/mvsa-multiple
-for results in "$RUNS"/*/seed*/results.json; do
+OUT=experiments/results
+for results in runs/*/*/seed*/results.json; do
   [ -f "$results" ] || continue
-  run=$(dirname "$results"); rel=${run#"$RUNS"/}
+  run=$(dirname "$results"); rel=${run#runs/}
   mkdir -p "$OUT/$rel"
   cp "$results" "$OUT/$rel/"
-  for extra in training_record.json confusion_matrix.png; do
+  for extra in training_record.json confusion_matrix.png calibration.json; do
     [ -f "$run/$extra" ] && cp "$run/$extra" "$OUT/$rel/"
   done
 done
-multimodal-sentiment report "$OUT" --dataset mvsa-multiple --output docs/results.md
+# Every dataset folder; the compare-* folders are `evaluate` outputs, not runs.
+multimodal-sentiment report $(find "$OUT" -mindepth 1 -maxdepth 1 -type d ! -name "compare-*" | sort) --output docs/results.md

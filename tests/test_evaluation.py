@@ -118,6 +118,7 @@ def text_only_dir(tiny_encoder_config, tokenizer, tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_evaluate_two_models_writes_results_plots_and_retrieval(
     tmp_path, mvsa_dir, tiny_era_dir, text_only_dir, tiny_era, tokenizer
 ):
@@ -218,11 +219,12 @@ def test_report_mean_std_anchors_and_commands(tmp_path):
     output.write_text("# Results\n\nProse before.\n")
     assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
     text = output.read_text()
-    assert "| text-only | 1, 2, 3 | 71.00 ± 1.00 | 68.00 ± 1.00 | 10.0 |" in text
-    assert "| era-caption-ocr | 1 | 73.00 | 70.50 | 10.0 |" in text
+    # _record sets macro F1 = weighted F1 and no per-class figures: no neutral recall, no ECE.
+    assert "| text-only | 1, 2, 3 | 71.00 ± 1.00 | 68.00 ± 1.00 | 68.00 ± 1.00 | – | – | 10.0 |" in text
+    assert "| era-caption-ocr | 1 | 73.00 | 70.50 | 70.50 | – | – | 10.0 |" in text
     assert text.index("era-caption-ocr |") < text.index("text-only |")  # best weighted F1 first
-    assert "| CLMLF (Li et al., NAACL Findings 2022) (published) | – | 72.00 | 69.83 | – |" in text
-    assert "| MDSE (published) | – | 72.31 | 70.12 | – |" in text
+    assert "| CLMLF (Li et al., NAACL Findings 2022) (published) | – | 72.00 | 69.83 | – | – | – | – |" in text
+    assert "| MDSE (published) | – | 72.31 | 70.12 | – | – | – | – |" in text
     assert "`multimodal-sentiment train --preset text-only --seed 2`" in text
     # A second report replaces its block and keeps the rest of the page.
     output.write_text(text + "\nProse after.\n")
@@ -240,10 +242,45 @@ def test_report_counts_a_run_evaluated_twice_once(tmp_path, capsys):
     (run / "eval-mvsa-multiple-test" / "results.json").write_text(json.dumps(again))
     output = tmp_path / "results.md"
     assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
-    assert "| text-only | 1 | 70.00 | 67.00 | 10.0 |" in output.read_text()
+    assert "| text-only | 1 | 70.00 | 67.00 | 67.00 | – | – | 10.0 |" in output.read_text()
     assert "text-only seed 1 appears twice; using " + str(run / "eval-mvsa-multiple-test" / "results.json") in (
         capsys.readouterr().out
     )
+
+
+def test_report_neutral_recall_calibration_and_label_columns(tmp_path):
+    # Neutral recall from per_class, the calibrated ECE, and MSED's emotion runs as their own
+    # table (the label column read from the command of records that do not name it).
+    calibrated = _record("era-mpnet", 1, 0.75, 0.72)
+    calibrated["metrics"]["per_class"] = {"neutral": {"precision": 0.5, "recall": 0.45, "f1": 0.47, "support": 440}}
+    calibrated["calibration"] = {
+        "logit_temperature": 1.3, "class_logit_bias": None, "fitted_on": "validation", "ece_before": 0.08,
+        "ece_after": 0.031,
+    }  # fmt: skip
+    plain = _record("era-mpnet", 2, 0.73, 0.70)
+    plain["metrics"]["per_class"] = {"neutral": {"precision": 0.5, "recall": 0.35, "f1": 0.4, "support": 440}}
+    emotion = _record("text-only", 1, 0.80, 0.79) | {"dataset": "msed"}
+    emotion["command"] += " --label_column emotion"
+    sentiment = _record("text-only", 1, 0.85, 0.84) | {"dataset": "msed"}
+    for name, record in {"a": calibrated, "b": plain, "c": emotion, "d": sentiment}.items():
+        (tmp_path / "runs" / name).mkdir(parents=True)
+        (tmp_path / "runs" / name / "results.json").write_text(json.dumps(record))
+    output = tmp_path / "results.md"
+    assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "| era-mpnet | 1, 2 | 74.00 ± 1.41 | 71.00 ± 1.41 | 71.00 ± 1.41 | 40.00 ± 7.07 | 0.031 (1 of 2) | 10.0 |" in text
+    assert "  - calibrated on validation: temperature 1.3, class offsets None; ECE 0.080 -> 0.031" in text
+    emotion_table = text.split("### msed (emotion), test split")[1].split("###")[0]
+    assert "| text-only | 1 | 80.00 | 79.00 |" in emotion_table
+    assert "| ERA paper (arXiv 2606.09148) (published) | – | – | 87.09 | – | – | – | – |" in emotion_table
+    sentiment_table = text.split("### msed, test split")[1].split("###")[0]
+    assert "| text-only | 1 | 85.00 | 84.00 |" in sentiment_table and "89.46" in sentiment_table
+
+
+def collected_result_folders() -> list[str]:
+    """The per-dataset folders of experiments/results/ (not the `compare-*` evaluate outputs)."""
+    root = REPO_ROOT / "experiments" / "results"
+    return sorted(str(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith("compare-"))
 
 
 def test_docs_results_table_is_the_report_of_the_collected_results(tmp_path):
@@ -252,6 +289,5 @@ def test_docs_results_table_is_the_report_of_the_collected_results(tmp_path):
     docs = REPO_ROOT / "docs" / "results.md"
     copy = tmp_path / "results.md"
     copy.write_text(docs.read_text())
-    collected = REPO_ROOT / "experiments" / "results" / "mvsa-multiple"
-    assert report_main([str(collected), "--dataset", "mvsa-multiple", "--output", str(copy)]) == 0
+    assert report_main([*collected_result_folders(), "--output", str(copy)]) == 0
     assert copy.read_text() == docs.read_text(), "run `bash experiments/collect_results.sh` to regenerate"
