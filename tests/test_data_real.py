@@ -11,7 +11,7 @@ from multimodal_sentiment.data import load_dataset_by_name
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 
 def _need(name: str) -> Path:

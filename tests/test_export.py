@@ -246,6 +246,7 @@ def test_exported_folder_runs_without_the_package(tiny_era_dir, tiny_era, tokeni
     assert_predicts_like(payload(result), reference_logits(tiny_era, tokenizer), LABELS)
 
 
+@pytest.mark.slow
 def test_prepopulated_offline_cache_by_name_and_sha(tiny_era_dir, tiny_era, tokenizer, tmp_path, run_without_package):
     out = export_checkpoint(tiny_era_dir, tmp_path / "out", repo_id="org/tiny-era")
     sha = "0123456789abcdef0123456789abcdef01234567"

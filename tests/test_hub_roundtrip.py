@@ -81,6 +81,7 @@ def _sha(run: dict) -> str:
     return next(line.split()[-1] for line in run["out"].splitlines() if line.startswith("commit: "))
 
 
+@pytest.mark.slow
 def test_push_then_download_by_branch_tag_and_sha(
     hub, tiny_era_dir, tiny_era, tokenizer, tmp_path, run_without_package
 ):
@@ -131,6 +132,7 @@ def test_push_then_download_by_branch_tag_and_sha(
     assert hub.unknown == []
 
 
+@pytest.mark.slow
 def test_trainer_push_to_hub_then_our_card(hub, tiny_era_dir, tmp_path, run_without_package):
     code = f"""
     import json, torch

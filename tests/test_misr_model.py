@@ -391,6 +391,7 @@ def test_save_load_weights_equal_and_auto_classes(make_misr, tmp_path, variant):
     _assert_same_weights(base, model.state_dict(), prefix="misr.")
 
 
+@pytest.mark.slow
 def test_remote_code_load_and_pipeline_without_the_package(make_misr, tokenizer, tmp_path, run_without_package):
     models = {
         "description": make_misr(),

@@ -269,6 +269,7 @@ def test_callable_captioner_gets_whole_batches_and_descriptions_land_on_their_po
     assert batches == [2, 1, 1]  # chunks of 2 inputs: [red, blue], [text-only, green], [gray]
 
 
+@pytest.mark.slow
 def test_saved_folder_works_in_a_process_without_the_package(tiny_era_dir, blip_dir, run_without_package, tmp_path):
     image_path = tmp_path / "red.png"
     RED.save(image_path)

