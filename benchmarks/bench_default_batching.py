@@ -15,7 +15,18 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from common import build_era, goal, interleaved, load_posts, make_parser, paired_ratio, parse, save_era, stats, write_result
+from common import (
+    build_era,
+    goal,
+    interleaved,
+    load_posts,
+    make_parser,
+    paired_ratio,
+    parse,
+    save_era,
+    stats,
+    write_result,
+)
 
 TARGET = 4.0
 

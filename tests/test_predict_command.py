@@ -49,7 +49,7 @@ def test_predicts_every_post_like_the_pipeline(tiny_era_dir, blip_dir, posts, tm
     output = tmp_path / "out" / "predictions.jsonl"
     args = [str(tiny_era_dir), "-i", str(posts), "-o", str(output), "--captioner", str(blip_dir)]
     code = cli_main(["predict", *args, "--batch-size", "2", "--captioner-max-new-tokens", "4"])
-    assert code == 0
+    assert code == 1  # p5 failed: a script must be able to tell (--allow-errors: 0)
     lines = _lines(output)
     assert [line["id"] for line in lines] == ["p1", "p2", "p3", "p4", "p5", "p6"]
     assert "image file not found" in lines[4]["error"] and lines[4]["label"] is None  # recorded, run went on
@@ -73,7 +73,7 @@ def test_resumes_after_a_kill(tiny_era_dir, blip_dir, posts, tmp_path, generate_
     first = _lines(output)
     with output.open("a") as handle:
         handle.write('{"id": "p4", "label": "neg')  # killed mid-line
-    assert predict.main([*common, "--captioner-max-new-tokens", "3"]) == 0
+    assert predict.main([*common, "--captioner-max-new-tokens", "3"]) == 1  # p5's image is missing
     lines = _lines(output)
     assert [line["id"] for line in lines] == ["p1", "p2", "p3", "p4", "p5", "p6"]
     assert lines[:3] == first
@@ -82,7 +82,7 @@ def test_resumes_after_a_kill(tiny_era_dir, blip_dir, posts, tmp_path, generate_
     assert predict.main([*common, "--captioner-max-new-tokens", "3"]) == 0
     lines = _lines(output)
     assert len(lines) == 7 and lines[-1]["id"] == "p5" and not lines[-1].get("error")  # only the failed row retried
-    assert predict.main(common) == 0 and len(_lines(output)) == 7  # nothing left to do
+    assert predict.main([*common, "--captioner-max-new-tokens", "3"]) == 0 and len(_lines(output)) == 7  # nothing left
 
 
 def test_csv_input_options_and_persisted_descriptions(tiny_era_dir, blip_dir, tmp_path, generate_batches):

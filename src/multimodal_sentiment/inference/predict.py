@@ -1,6 +1,7 @@
 """`multimodal-sentiment predict`: run the multimodal-sentiment pipeline over a file of posts.
 
 ```bash
+multimodal-sentiment predict --input posts.csv --output predictions.jsonl  # the embedded default model
 multimodal-sentiment predict path/to/checkpoint --input posts.jsonl --output predictions.jsonl --batch-size 16
 multimodal-sentiment predict org/repo --input posts.csv --output out.jsonl --return-evidence --captioner-prompt ""
 ```
@@ -9,7 +10,15 @@ Input: JSON lines or CSV with any of `text`, `image` (path relative to the input
 ...), `image_description`, and an optional `id` (default: the row number). Output: one JSON
 object per line, `{"id": ..., "label": ..., "score": ..., "scores": {...}, "image_description": ...}`
 (plus `evidence` / `text_only` / `description_only` / `agreement` on request). A bad row gets
-`{"id": ..., "error": "..."}` and the run goes on (`--on-error raise` stops instead).
+`{"id": ..., "error": "..."}` and the run goes on (`--on-error raise` stops instead); the run
+then ends with a summary (how many rows failed, which rows and ids) and exit status 1
+(`--allow-errors`: 0). `--keep-columns text,label` copies input columns into every line (a
+name the output already uses, such as `label`, becomes `input_label`).
+
+One output, one set of settings: `<output>.settings.json` records the model, captioner, views,
+columns and output options of the run that wrote it; a rerun with other settings is refused
+(give another --output, or `--overwrite` to start the file afresh), a rerun with the same ones
+resumes.
 
 Resuming: results are appended as they come; a restarted run skips ids already in the output
 and retries the rows whose last line is an error (the last line of an id is its result). A
@@ -33,6 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..data.options import add_dataset_arguments
 from ..data.schema import read_table
 from .resumable import (
     default_device,
@@ -53,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="multimodal-sentiment predict",
         description="Classify every post of a CSV / JSON-lines file with the multimodal-sentiment pipeline.",
     )
-    parser.add_argument("model", nargs="?", default=None, help="checkpoint folder or Hub id")
+    parser.add_argument(
+        "model", nargs="?", default=None, help="checkpoint folder or Hub id (default: the embedded default model)"
+    )
     parser.add_argument(
         "--input", "-i", default=None, help=".jsonl, .json, .csv or .tsv with text / image / image_description"
     )
@@ -84,6 +96,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--description-column", default="image_description")
     parser.add_argument("--image-root", default=None, help="folder relative image paths are resolved against")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows (a quick try)")
+    parser.add_argument(
+        "--keep-columns",
+        default=None,
+        help="comma-separated input columns copied into every output line (e.g. text,label; a name the "
+        "output already uses gets an 'input_' prefix)",
+    )
+    parser.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="exit 0 even when some rows could not be classified (default: exit status 1)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start --output afresh; without it, a rerun with other settings than the file's is refused",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show transformers' notices and loading bars")
+    add_dataset_arguments(parser)
+    parser.add_argument(
+        "--split", default="test", help="with --dataset: the split to classify (train, validation, test)"
+    )
     parser.add_argument(
         "--merge",
         action="store_true",
@@ -138,19 +171,37 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     if args.merge:
         return merge_parts(output)
-    if args.input is None:
-        build_parser().error("--input is required (a .jsonl / .csv file of posts), except with --merge")
+    if (args.input is None) == (args.dataset is None):
+        build_parser().error(
+            "give --input (a .jsonl / .csv file of posts) or --dataset (a dataset split, see --split), "
+            "one of them, except with --merge"
+        )
     if args.model is None:
-        build_parser().error("give the model: a checkpoint folder or a Hub id")
+        from ..default_model import default_model_path
+
+        args.model = str(default_model_path())  # the embedded default, offline
+    if args.verbose:
+        from ..quiet import set_verbose
+
+        set_verbose(True)
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")
     from tqdm.auto import tqdm
 
-    source = Path(args.input)
-    if not source.is_file():
-        where = "is a directory, not a file" if source.is_dir() else f"not found (looked for {source.resolve()})"
-        raise SystemExit(f"predict: input file {str(source)!r} {where}; give a .jsonl, .json, .csv or .tsv file")
-    rows = read_table(source)
+    if args.dataset is not None:
+        source = Path(f"{args.dataset} ({args.split})")
+        try:
+            rows = dataset_rows(args)
+        except (ValueError, KeyError, FileNotFoundError) as err:
+            raise SystemExit(f"predict: {err}") from None
+        image_root = Path.cwd()  # the loaders' image paths are usable as they are
+    else:
+        source = Path(args.input)
+        if not source.is_file():
+            where = "is a directory, not a file" if source.is_dir() else f"not found (looked for {source.resolve()})"
+            raise SystemExit(f"predict: input file {str(source)!r} {where}; give a .jsonl, .json, .csv or .tsv file")
+        rows = read_table(source)
+        image_root = source.parent
     rows = rows[: args.limit] if args.limit is not None else rows
     ids = [str(row.get(args.id_column, number)) for number, row in enumerate(rows)]
     if len(set(ids)) != len(ids):
@@ -161,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     numbered = list(enumerate(zip(ids, rows, strict=True)))[rank::world_size]  # this rank's share
     output = part_path(output, rank, world_size) if world_size > 1 else output
     open_output(output)
+    guard_settings(output, run_settings(args), overwrite=args.overwrite)
     drop_torn_tail(output)
     dropped = drop_damaged_lines(output)
     if dropped:
@@ -186,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         if "quantize" not in str(err):
             raise
         raise SystemExit(f"predict: {err}") from None  # --quantize where it does not apply
-    root = Path(args.image_root) if args.image_root else source.parent
+    root = Path(args.image_root) if args.image_root else image_root
+    keep = kept_columns(args.keep_columns, [row for _, _, row in todo])
+    rows_by_number = {number: row for number, _, row in todo} if keep else {}
+    describe = dataset_describer(args, classifier) if args.dataset is not None else None
     pending: deque[tuple[int, str]] = deque()
 
     def posts() -> Iterator[dict[str, Any]]:
@@ -195,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             yield {
                 "text": _cell(row, args.text_column),
                 "image": resolve_image(_cell(row, args.image_column), root),
-                "image_description": _cell(row, args.description_column),
+                "image_description": _cell(row, args.description_column) or (describe(row) if describe else None),
             }
 
     results = classifier(
@@ -204,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         return_evidence=args.return_evidence or None,
         return_modalities=args.return_modalities or None,
     )
-    failures = 0
+    failures: list[str] = []
     with (
         output.open("a", encoding="utf-8") as handle,
         tqdm(
@@ -219,16 +274,118 @@ def main(argv: list[str] | None = None) -> int:
             index = result.get("index")
             result = {key: value for key, value in result.items() if key != "index"}
             if result.get("error") is not None:
-                failures += 1
+                failures.append(f"row {number} (id {row_id!r})")
                 result["error"] = name_row(result["error"], index, number, row_id)
+            if keep:
+                result = {**copy_columns(rows_by_number[number], keep, result), **result}
             handle.write(json.dumps({"id": row_id, **result}, ensure_ascii=False) + "\n")
             handle.flush()
             bar.update(1)
     if failures:
+        shown = ", ".join(failures[:10]) + (f" and {len(failures) - 10} more" if len(failures) > 10 else "")
         print(
-            f"predict: {failures} row(s) could not be classified; their output lines carry an 'error'", file=sys.stderr
+            f"predict: {len(failures)} of {len(todo)} row(s) could not be classified: {shown}. Their lines in "
+            f"{output} carry an 'error'; a rerun retries them"
+            + (" (--allow-errors: exit status 0)." if args.allow_errors else "; exit status 1 (--allow-errors: 0)."),
+            file=sys.stderr,
         )
+        return 0 if args.allow_errors else 1
     return 0
+
+
+# What decides the lines of an output file: a rerun into the same file must use the same.
+SETTINGS_FIELDS = (
+    "model", "revision", "dtype", "captioner", "captioner_revision", "captioner_prompt", "captioner_max_new_tokens",
+    "image_views", "return_evidence", "return_modalities", "quantize", "quantize_captioner", "text_column",
+    "image_column", "description_column", "id_column", "keep_columns", "dataset", "split",
+)  # fmt: skip
+
+
+def settings_path(output: Path) -> Path:
+    return output.with_name(output.name + ".settings.json")
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    settings = {name: getattr(args, name, None) for name in SETTINGS_FIELDS}
+    model = Path(str(args.model)).expanduser()
+    settings["model"] = str(model.resolve()) if model.is_dir() else args.model
+    return settings
+
+
+def guard_settings(output: Path, settings: dict[str, Any], overwrite: bool = False) -> None:
+    """Results made with other settings never mix into one file: `<output>.settings.json` records
+    the settings of the run that wrote `output`; a rerun with different ones is refused (or, with
+    `--overwrite`, the file is started afresh). Resuming with the same settings appends."""
+    recorded_path = settings_path(output)
+    if overwrite:
+        output.write_text("", encoding="utf-8")
+    elif output.stat().st_size > 0 and recorded_path.is_file():
+        try:
+            recorded = json.loads(recorded_path.read_text(encoding="utf-8"))
+        except ValueError:
+            recorded = {}
+        changed = [
+            f"{name}: {recorded.get(name)!r} -> {settings.get(name)!r}"
+            for name in SETTINGS_FIELDS
+            if recorded.get(name) != settings.get(name)
+        ]
+        if changed:
+            raise SystemExit(
+                f"predict: {output} holds results made with other settings ({'; '.join(changed)}). "
+                "Give another --output, rerun with the same settings to resume, or --overwrite to start it afresh."
+            )
+    recorded_path.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def kept_columns(spec: str | None, rows: list[dict[str, Any]]) -> list[str]:
+    """`--keep-columns a,b`: the names, each present in the input (else a clear error)."""
+    names = [name.strip() for name in (spec or "").split(",") if name.strip()]
+    present = set().union(*(row.keys() for row in rows)) if rows else set()
+    missing = [name for name in names if rows and name not in present]
+    if missing:
+        raise SystemExit(
+            f"predict: --keep-columns names column(s) the input does not have: {missing}; "
+            f"its columns: {sorted(present)[:20]}"
+        )
+    return names
+
+
+def copy_columns(row: dict[str, Any], names: list[str], result: dict[str, Any]) -> dict[str, Any]:
+    """The kept input columns of `row`; a name the output already uses gets an `input_` prefix."""
+    return {(f"input_{name}" if name in result or name == "id" else name): row.get(name) for name in names}
+
+
+def dataset_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`--dataset`: the rows of one split through the dataset loaders (with the loader options):
+    `id`, `text`, `image` (the file's path, or None) and the image-to-text views it carries."""
+    from datasets import Image
+
+    from ..data import get_split, load_dataset_from_options
+    from ..data.options import dataset_options_from
+    from ..data.schema import VIEW_COLUMNS
+
+    split = get_split(load_dataset_from_options(dataset_options_from(args)), args.split)
+    if "image" in split.column_names:
+        split = split.cast_column("image", Image(decode=False))
+    rows = []
+    for row in split:
+        image = row.get("image") or {}
+        rows.append(
+            {"id": row["id"], "text": row["text"], "image": image.get("path"), **{v: row.get(v) for v in VIEW_COLUMNS}}
+        )
+    return rows
+
+
+def dataset_describer(args: argparse.Namespace, classifier: Any) -> Any:
+    """`--dataset`: a row's description from the views the data carries, in the model's
+    `image_views` order (or --image-views); None when it carries none (the pipeline then
+    describes the image itself, if there is one)."""
+    from ..modeling.text_pairs import compose_description
+
+    config = classifier.model.config
+    views = args.image_views.split(",") if args.image_views else list(getattr(config, "image_views", None) or [])
+    separator = getattr(config, "view_separator", " . ")
+    return lambda row: compose_description(row, views, separator) if views else None
 
 
 def _renaming_raised_errors(results: Any, todo: list[tuple[int, str, Any]]) -> Iterator[dict[str, Any]]:
