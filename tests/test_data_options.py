@@ -277,3 +277,29 @@ def test_evaluate_checks_the_model_views_before_loading_it(tmp_path, tiny_era_di
     results = json.loads((out / RESULTS_FILE).read_text())
     assert results["view_coverage"]["splits"]["test"]["with"] == {"caption": 0, "ocr": 2}
     assert list((out / "tokenized").glob("tokenized-*.arrow"))
+
+
+# ---------------------------------------------------------------- predict: a dataset split with the same options
+
+
+def test_predict_reads_a_dataset_split_with_the_loader_options(tmp_path, tiny_era_dir, capsys):
+    root = write_twitter(tmp_path / "twitter2015")
+    captions = write_caption_json(tmp_path / "mine.json", "a stage")
+    output = tmp_path / "predictions.jsonl"
+    argv = ["predict", str(tiny_era_dir), "--dataset", str(root), "--split", "dev", "--caption_file", str(captions),
+            "--output", str(output)]  # fmt: skip
+    assert cli_main(argv) == 0
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["dev-1", "dev-2", "dev-3"]
+    # The data's captions are the description (the model reads `caption`): no captioner ran.
+    assert [line["image_description"] for line in lines] == ["a stage 10", "a stage 11", "a stage 12"]
+    assert all(line["label"] in ("negative", "neutral", "positive") for line in lines)
+    with pytest.raises(SystemExit):
+        cli_main([*argv, "--input", str(tmp_path / "posts.jsonl")])
+    assert "give --input (a .jsonl / .csv file of posts) or --dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        cli_main(["predict", str(tiny_era_dir), "--dataset", str(write_mvsa(tmp_path / "mvsa")), "--caption-file",
+                  str(captions), "--output", str(tmp_path / "other.jsonl")])  # fmt: skip
+    assert stopped.value.code == (
+        "predict: The mvsa format does not read --caption_file; it reads --descriptions_dir, --image_dir."
+    )

@@ -8,8 +8,12 @@ chosen format does not read it.
 
 from __future__ import annotations
 
+import argparse
 import inspect
-from dataclasses import dataclass, field
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from datasets import DatasetDict
@@ -122,4 +126,50 @@ def load_dataset_from_options(options: DatasetOptions) -> DatasetDict:
     )
 
 
-__all__ = ["LOADER_OPTIONS", "DatasetOptions", "load_dataset_from_options"]
+# What `predict` takes of them: where and how to read the posts (labels and coverage do not matter there).
+PREDICT_FIELDS = (
+    "dataset", "dataset_format", "data_dir", "class_names", "descriptions_dir", "caption_file", "image_dir",
+    "target_prefix",
+)  # fmt: skip
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, names: Sequence[str] = PREDICT_FIELDS) -> None:
+    """Add `DatasetOptions` fields to a plain argparse parser (`--snake_case`, with a `--dashed-alias`),
+    all optional; `dataset_options_from(args)` turns the parsed values back into `DatasetOptions`."""
+    hints = typing.get_type_hints(DatasetOptions)
+    group = parser.add_argument_group("dataset (instead of --input: the posts of a dataset split)")
+    for spec in fields(DatasetOptions):
+        if spec.name not in names:
+            continue
+        flags = list(dict.fromkeys([f"--{spec.name}", f"--{spec.name.replace('_', '-')}"]))
+        help_text = spec.metadata.get("help", "")
+        kind = hints[spec.name]
+        if isinstance(kind, types.UnionType):
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        if kind is bool:
+            if spec.default is True:
+                negated = list(dict.fromkeys([f"--no_{spec.name}", f"--no-{spec.name.replace('_', '-')}"]))
+                group.add_argument(*negated, dest=spec.name, action="store_false", help=help_text)
+            else:
+                group.add_argument(*flags, dest=spec.name, action="store_true", help=help_text)
+            continue
+        nargs = spec.metadata.get("nargs")
+        item = typing.get_args(kind)[0] if typing.get_origin(kind) is list else kind
+        default = None if spec.name == "dataset" else spec.default
+        group.add_argument(*flags, dest=spec.name, type=item, nargs=nargs, default=default, help=help_text)
+
+
+def dataset_options_from(args: argparse.Namespace, **overrides: Any) -> DatasetOptions:
+    """`DatasetOptions` from a namespace that holds some of its fields (the rest keep their defaults)."""
+    values = {spec.name: getattr(args, spec.name) for spec in fields(DatasetOptions) if hasattr(args, spec.name)}
+    return DatasetOptions(**{**values, **overrides})
+
+
+__all__ = [
+    "LOADER_OPTIONS",
+    "PREDICT_FIELDS",
+    "DatasetOptions",
+    "add_dataset_arguments",
+    "dataset_options_from",
+    "load_dataset_from_options",
+]
