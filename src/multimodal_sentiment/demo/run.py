@@ -82,35 +82,87 @@ def format_table(rows: list[dict[str, Any]], width: int = 30) -> str:
     return "\n".join(lines)
 
 
+IMAGE_WIDTH = 320  # shown width of a card in the report; the height follows the image's aspect ratio
+
+
+def evidence_words(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pooled tokens as whole words: WordPiece pieces of one word ("mar", "##athon") merged
+    into it ("marathon"), one entry per (modality, word), weights summed, heaviest first."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    previous: tuple[int, tuple[str, str]] | None = None  # (position, key) of the last piece seen
+    for item in sorted(evidence, key=lambda e: e.get("position", 0)):
+        token, position = item.get("token") or "", int(item.get("position", 0))
+        modality = item.get("modality") or "special"
+        weight = float(item["weight"])
+        if not item.get("word") and token.startswith("##") and previous and previous[0] == position - 1:
+            key = previous[1]  # no word alignment (slow tokenizer): glue the piece to the one before it
+            entry = merged.pop(key)
+            entry["word"] += token[2:]
+            key = (modality, entry["word"])
+            if key in merged:
+                merged[key]["weight"] += entry["weight"] + weight
+            else:
+                merged[key] = {**entry, "weight": entry["weight"] + weight}
+        else:
+            key = (modality, item.get("word") or token.removeprefix("##"))
+            if key in merged:
+                merged[key]["weight"] += weight
+            else:
+                merged[key] = {"word": key[1], "modality": modality, "weight": weight}
+        previous = (position, key)
+    return sorted(merged.values(), key=lambda e: -e["weight"])
+
+
+def agreement_verdict(row: dict[str, Any]) -> str:
+    """One line: what the model says about text vs image for this post."""
+    text_only, image_only = row.get("text_only"), row.get("description_only")
+    if row["agreement"] is None or not text_only or not image_only:
+        return "Model: one modality only (nothing to compare)"
+    verb = "agree" if row["agreement"] else "disagree"
+    return f"Model: text and image {verb} (text alone: {text_only['label']}, image alone: {image_only['label']})"
+
+
 def write_html_report(rows: list[dict[str, Any]], path: Path, note: str) -> Path:
-    """One card per post: the image (embedded), the text, and the prediction with its evidence."""
+    """One card per post: the image (embedded, its aspect ratio kept), the text, the prediction, the
+    evidence words with their modality, the model's agreement verdict and the example's intent."""
     cards = []
     for row in rows:
         image = "<div class='noimg'>no image</div>"
         if row["image"]:
+            from PIL import Image
+
+            with Image.open(row["image"]) as picture:
+                width, height, kind = picture.width, picture.height, (picture.format or "PNG").lower()
             data = base64.b64encode(Path(row["image"]).read_bytes()).decode()
-            image = f"<img src='data:image/png;base64,{data}' alt='{html.escape(row['name'])}'>"
+            shown = round(IMAGE_WIDTH * height / width)
+            image = (
+                f"<img src='data:image/{kind};base64,{data}' width='{IMAGE_WIDTH}' height='{shown}' "
+                f"alt='{html.escape(row['name'])}'>"
+            )
         scores = "".join(
             f"<tr><td>{html.escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in sorted(row["scores"].items())
         )
         evidence = " ".join(
-            f"<span class='tok {html.escape(e['modality'])}' title='weight {e['weight']:.3f}'>{html.escape(e['token'])}</span>"
-            for e in row["evidence_detail"]
+            f"<span class='tok {html.escape(e['modality'])}' title='weight {e['weight']:.3f}'>"
+            f"{html.escape(e['word'])}<small> {html.escape(e['modality'])}</small></span>"
+            for e in evidence_words(row["evidence_detail"])
         )
-        agreement = {True: "text and image agree", False: "text and image DISAGREE", None: "one modality only"}
+        intended = (
+            f"<p class='note'><b>Intended by this example:</b> {html.escape(row['note'])}</p>" if row["note"] else ""
+        )
         cards.append(
             f"<section id='{html.escape(row['name'])}'><h2>{html.escape(row['name'])}</h2>{image}<div>"
             f"<p><b>Text:</b> {html.escape(row['text'] or '-')}</p>"
             f"<p><b>Image description:</b> {html.escape(row['image_description'] or '-')}</p>"
             f"<p class='label'>{html.escape(row['label'])} ({row['score']:.2f})</p><table>{scores}</table>"
-            f"<p><b>Evidence</b> (text / <i>description</i>): {evidence or '-'}</p>"
-            f"<p>{agreement[row['agreement']]}</p><p class='note'>{html.escape(row['note'])}</p></div></section>"
+            f"<p><b>Evidence</b> (whole words; text / <i>description</i>): {evidence or '-'}</p>"
+            f"<p class='verdict'>{html.escape(agreement_verdict(row))}</p>{intended}</div></section>"
         )
     page = f"""<!doctype html><html><head><meta charset='utf-8'><title>multimodal-sentiment demo</title><style>
-body{{font-family:sans-serif;max-width:1000px;margin:auto}} section{{display:flex;gap:1em;border-bottom:1px solid #ccc;padding:1em 0}}
-img{{width:320px;height:auto}} .noimg{{width:320px;height:180px;background:#eee;display:flex;align-items:center;justify-content:center}}
+body{{font-family:sans-serif;max-width:1000px;margin:auto}} section{{display:flex;align-items:flex-start;gap:1em;border-bottom:1px solid #ccc;padding:1em 0}}
+img{{flex:none;width:{IMAGE_WIDTH}px;height:auto;object-fit:contain}} .noimg{{flex:none;width:{IMAGE_WIDTH}px;height:180px;background:#eee;display:flex;align-items:center;justify-content:center}}
 .label{{font-size:1.4em;font-weight:bold}} .tok{{padding:0 .3em;margin:.1em;border-radius:3px;background:#dde}}
-.tok.description{{font-style:italic;background:#ede}} .note{{color:#666}}</style></head><body>
+.tok.description{{font-style:italic;background:#ede}} .tok small{{color:#777}} .note{{color:#666}}</style></head><body>
 <h1>multimodal-sentiment demo</h1><p>{html.escape(note)}</p>{''.join(cards)}</body></html>"""
     path.write_text(page, encoding="utf-8")
     return path
@@ -153,9 +205,11 @@ def run_demo(output_dir: str | Path, model: str | None = None, captioner: str | 
                 "score": float(output["score"]),
                 "scores": output["scores"],
                 "image_description": output.get("image_description"),
-                "evidence": [e["token"] for e in evidence],
+                "evidence": [e["word"] for e in evidence_words(evidence)],
                 "evidence_detail": evidence,
                 "agreement": output.get("agreement"),
+                "text_only": output.get("text_only"),
+                "description_only": output.get("description_only"),
             }
         )
     print(format_table(rows))
@@ -170,7 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default="demo-output", help="where the example images and report.html go")
     parser.add_argument("--model", help="checkpoint folder or Hub id (default: the embedded default model)")
     parser.add_argument("--captioner", help="VLM id or folder to describe images (default: the model's, if available offline)")
+    parser.add_argument("--verbose", action="store_true", help="show transformers' notices and loading bars")
     args = parser.parse_args(argv)
+    if args.verbose:
+        from ..quiet import set_verbose
+
+        set_verbose(True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     run_demo(args.output_dir, model=args.model, captioner=args.captioner)
     return 0
