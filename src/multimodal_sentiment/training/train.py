@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
 from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
@@ -37,6 +36,7 @@ from ..evaluation.results import RESULTS_FILE, command_line, write_evaluation
 from ..modeling.modeling_common import resolve_encoder_source
 from .arguments import DataArguments, ModelArguments, RunArguments, apply_preset
 from .callbacks import TrainingRecordCallback, dataset_statistics, hyperparameters
+from .checkpoints import checkpoint_problem, last_complete_checkpoint, remove_incomplete_checkpoints
 from .progress import TimedProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -149,11 +149,21 @@ def _split_name(role: str, data_args: DataArguments) -> str:
 
 
 def _resume_checkpoint(training_args: TrainingArguments, run_args: RunArguments) -> str | None:
+    """The checkpoint to resume from: the one asked for (refused if incomplete), else the newest
+    complete one in output_dir; incomplete ones (a kill during a save) are removed by rank 0."""
     if training_args.resume_from_checkpoint:
+        problem = checkpoint_problem(training_args.resume_from_checkpoint)
+        if problem:
+            raise ValueError(
+                f"--resume_from_checkpoint {training_args.resume_from_checkpoint}: not a complete checkpoint ({problem})."
+            )
         return training_args.resume_from_checkpoint
     output_dir = Path(training_args.output_dir)
     if run_args.auto_resume and output_dir.is_dir():
-        return get_last_checkpoint(str(output_dir))
+        checkpoint = last_complete_checkpoint(output_dir)
+        if training_args.process_index == 0:
+            remove_incomplete_checkpoints(output_dir)
+        return checkpoint
     return None
 
 
