@@ -125,7 +125,7 @@ def test_caption_file_flag_reads_a_json_under_any_name(tmp_path, caplog):
     assert f"twitter2015: captions of 3 images from {captions} (caption_file)" in caplog.text
     plain = load_dataset_from_options(DatasetOptions(dataset=str(root), target_prefix=False))["test"]
     assert plain[1]["text"] == "Court to censure Montana judge"
-    with pytest.raises(FileNotFoundError, match="caption_file .*missing.json does not exist"):
+    with pytest.raises(FileNotFoundError, match="--caption_file .*missing.json does not exist"):
         load_dataset_from_options(DatasetOptions(dataset=str(root), caption_file=str(tmp_path / "missing.json")))
     mvsa = write_mvsa(tmp_path / "mvsa")
     with pytest.raises(ValueError, match="The mvsa format does not read --caption_file; it reads --descriptions_dir, "
@@ -140,6 +140,8 @@ def test_descriptions_dir_flag_points_at_another_folder(tmp_path):
     (other / "captions.csv").write_text("id,caption\n1,a red bus\n", encoding="utf-8")
     train = load_dataset_from_options(DatasetOptions(dataset=str(root), descriptions_dir=str(other)))["train"]
     assert train["caption"] == ["a red bus", None, None, None, None, None] and train["ocr"] == [None] * 6
+    with pytest.raises(FileNotFoundError, match=r"^--descriptions_dir .*typo does not exist \(looked for "):
+        load_dataset_from_options(DatasetOptions(dataset=str(root), descriptions_dir=str(tmp_path / "typo")))
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from datasets import DatasetDict
@@ -114,7 +115,12 @@ class DatasetOptions:
 
 
 def load_dataset_from_options(options: DatasetOptions) -> DatasetDict:
-    """`load_dataset_by_name` with the command line's dataset options."""
+    """`load_dataset_by_name` with the command line's dataset options; a path option that
+    points nowhere raises (a loader would otherwise just find no descriptions or images there)."""
+    for option in ("caption_file", "descriptions_dir", "image_dir"):
+        value = getattr(options, option)
+        if value is not None and not Path(value).exists():
+            raise FileNotFoundError(f"--{option} {value} does not exist (looked for {Path(value).resolve()}).")
     _, fmt = resolve_dataset(options.dataset, options.dataset_format, options.data_dir)
     return load_dataset_by_name(
         options.dataset,
