@@ -98,8 +98,11 @@ def test_calibrate_command(tmp_path, tiny_era_dir):
     (tiny_era_dir / "results.json").write_text(
         json.dumps({"metrics": {"accuracy": 0.0}, "dataset": "mvsa-multiple", "split": "test"}), encoding="utf-8"
     )
+    files_before = sorted(p.name for p in tiny_era_dir.iterdir())
     argv = ["calibrate", str(tiny_era_dir), "--dataset", str(data), "--class_bias", "macro_f1"]
     assert cli_main(argv) == 0
+    # Only config.json changes (in place) and calibration.json is added: no code files copied in.
+    assert sorted(p.name for p in tiny_era_dir.iterdir()) == sorted([*files_before, "calibration.json"])
     config = json.loads((tiny_era_dir / "config.json").read_text())
     report = json.loads((tiny_era_dir / "calibration.json").read_text())
     results = json.loads((tiny_era_dir / "results.json").read_text())

@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     model.config.logit_temperature = calibration["logit_temperature"]
     model.config.class_logit_bias = calibration["class_logit_bias"]
-    model.config.save_pretrained(model_dir)
+    _store_in_config(model_dir / "config.json", calibration)
 
     if args.test_split.lower() != "none":
         test = get_split(data, args.test_split)
@@ -266,6 +266,15 @@ def main(argv: list[str] | None = None) -> int:
         f"ECE {summary['ece_before']:.4f} -> {summary['ece_after']:.4f} on {summary['num_examples']} rows"
     )
     return 0
+
+
+def _store_in_config(path: Path, calibration: dict[str, Any]) -> None:
+    """Set the two fields in config.json and change nothing else (`save_pretrained` would also
+    copy code files into the folder and rewrite its code references)."""
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["logit_temperature"] = calibration["logit_temperature"]
+    config["class_logit_bias"] = calibration["class_logit_bias"]
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _update_results(
