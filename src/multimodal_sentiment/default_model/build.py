@@ -6,17 +6,18 @@ MiniLM's top layer, the token selector and the head train; the rest of MiniLM st
     python -m multimodal_sentiment.default_model.build runs/mvsa-multiple/era-top-layer/seed1 \\
         --check-dataset ../shared/data/mvsa-multiple
 
-(`experiments/mvsa_multiple.sh` runs the training with the exact options, listed in
-`experiments/mvsa_multiple.jobs`.) The build:
+(`experiments/queue.sh` runs the training with the exact options, listed in
+`experiments/queue.jobs`.) The build:
 
 1. exports the run with `export --compact` (the frozen part of the encoder must be the unchanged
    pretrained MiniLM; the trained top layer is stored in float16) and its model card, whose
    metrics come from the run's `results.json`;
    with `--check-dataset`, it evaluates the exported (float16-rounded) folder on that test split
    and fails if its accuracy or weighted F1 is more than 0.5 points from the run's;
-2. removes the remote-code files and the `auto_map` / `custom_pipelines` entries: inside the
-   package the model runs on the in-process classes, so the package never carries a second,
-   possibly stale, copy of its own code (`export` on this folder adds them back for the Hub);
+2. writes it without code (`include_code=False`: no remote-code files, no `auto_map` /
+   `custom_pipelines` entries): inside the package the model runs on the in-process classes, so
+   the package never carries a second, possibly stale, copy of its own code (`export` on this
+   folder writes a Hub-ready copy with its code);
 3. runs the pipeline on the demo's example posts (OCR as the image-to-text view) and stores the
    predictions in `example_predictions.json`: the documented behaviour the tests check;
 4. replaces the old folder only when everything succeeded.
@@ -45,10 +46,11 @@ def predict_examples(model_dir: str | Path, image_folder: str | Path) -> list[di
     from transformers import pipeline
 
     from ..demo.examples import write_example_posts
+    from ..modeling.checkpoint_code import TASK
 
     posts = write_example_posts(image_folder)
     classifier = pipeline(
-        "multimodal-sentiment", model=str(model_dir), image_views=["ocr"], device="cpu", trust_remote_code=True
+        TASK, model=str(model_dir), image_views=["ocr"], device="cpu", trust_remote_code=True
     )
     inputs = [{"text": p["text"], "image": p["image"]} for p in posts]
     outputs = classifier(inputs, return_evidence=True, return_modalities=True)
@@ -110,13 +112,10 @@ def build(
             datasets=["mvsa-multiple"],
             language="en",
             repo_id="multimodal-sentiment/era-minilm-mvsa",
+            include_code=False,
         )
-        for code in staging.glob("*.py"):
-            code.unlink()
         config_path = staging / "config.json"
         config = json.loads(config_path.read_text())
-        config.pop("auto_map", None)
-        config.pop("custom_pipelines", None)
         # Emoji read as words (text_pairs.emoji_to_words): the default's tokenizer has no emoji, and
         # without this "😍" and "😡" are both [UNK] (issue 14); it measured no worse on MVSA (README).
         config["emoji_as_words"] = True
