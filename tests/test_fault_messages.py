@@ -149,7 +149,7 @@ def test_predict_names_row_id_and_file_also_after_a_resume(tiny_era_dir, posts, 
     output = tmp_path / "out.jsonl"
     common = [str(tiny_era_dir), "-i", str(posts), "-o", str(output)]
     assert predict.main([*common, "--limit", "5"]) == 0
-    assert predict.main(common) == 0  # resumes at row 5: the bad row is the 3rd post of this run
+    assert predict.main(common) == 1  # resumes at row 5: the bad row is the 3rd post of this run
     lines = _lines(output)
     assert [line["id"] for line in lines] == [f"r{i}" for i in range(10)]
     assert lines[7]["error"].startswith(f"row 7 (id 'r7'): image file '{tmp_path / 'cut.jpg'}' is ")
@@ -163,7 +163,7 @@ def test_predict_removes_a_damaged_line_in_the_middle_and_redoes_its_row(tiny_er
     whole = output.read_text().splitlines(keepends=True)
     damaged = whole[:2] + [whole[2][:25] + "\n"] + whole[3:]  # row 2's line cut short, later lines intact
     output.write_text("".join(damaged))
-    assert predict.main(common) == 0
+    assert predict.main(common) == 1  # row 7 fails (exit status 1)
     assert f"predict: removed 1 damaged line(s) from {output} (line 3); their rows are done again" in (
         capsys.readouterr().err
     )

@@ -72,29 +72,35 @@ def write_atomically(path: str | Path, data: bytes) -> None:
 
 
 def merge_json_lines(output: str | Path, parts: Iterable[str | Path], id_key: str = "id") -> int:
-    """Append to `output` the result of every id of the part files that `output` lacks (the
-    last line of an id in a part is its result; a rank's rerun appends a new one). Ids keep the
-    order of the parts. Returns the number of lines added."""
+    """Append to `output` the result of every id of the part files (the last line of an id in a
+    part is its result; a rank's rerun appends a new one) unless `output` already ends with that
+    very line for the id: merging twice adds nothing, merging after a rank retried a failed row
+    adds its new result. Returns the number of lines added."""
     output = Path(output)
     drop_torn_tail(output)
     drop_damaged_lines(output, id_key)
-    done = done_ids(output, id_key)
+    merged = _latest_lines(output, id_key) if output.is_file() else {}
     latest: dict[str, bytes] = {}
     for part in parts:
         drop_torn_tail(part)
-        with Path(part).open("rb") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                    row_id = str(record[id_key])
-                except (ValueError, KeyError, TypeError):
-                    continue
-                if row_id not in done:
-                    latest.pop(row_id, None)  # re-inserted: a retried row keeps its newest line
-                    latest[row_id] = line if line.endswith(b"\n") else line + b"\n"
+        latest.update(_latest_lines(Path(part), id_key))
+    new = [line for row_id, line in latest.items() if merged.get(row_id) != line]
     with output.open("ab") as handle:
-        handle.writelines(latest.values())
-    return len(latest)
+        handle.writelines(new)
+    return len(new)
+
+
+def _latest_lines(path: Path, id_key: str) -> dict[str, bytes]:
+    """{id: its last whole line} of a JSON-lines file, ids in order of first appearance."""
+    latest: dict[str, bytes] = {}
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                row_id = str(json.loads(line)[id_key])
+            except (ValueError, KeyError, TypeError):
+                continue
+            latest[row_id] = line if line.endswith(b"\n") else line + b"\n"
+    return latest
 
 
 def done_ids(path: str | Path, id_key: str = "id") -> set[str]:
