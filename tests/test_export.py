@@ -21,7 +21,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from multimodal_sentiment import cli
 from multimodal_sentiment.convert import ExportError, KeyMappingError, export_checkpoint, map_state_dict
-from multimodal_sentiment.convert.export import TASK, load_state_dict_file
+from multimodal_sentiment.convert.export import load_state_dict_file
+from multimodal_sentiment.modeling.checkpoint_code import TASK
 
 LABELS = ["negative", "neutral", "positive"]
 

@@ -46,17 +46,17 @@ from typing import Any
 
 import torch
 
+from ..modeling.checkpoint_code import save_with_code
 from ..modeling.modeling_common import ensure_encoder_weights
 from .endpoint import write_endpoint_files
 from .keymap import KeyMappingError, map_state_dict, parse_key_map
 
-TASK = "multimodal-sentiment"
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
-# Written beside the model by the training callback (training/callbacks.py); the first found is used.
-TRAINING_INFO_NAMES = ("training_record.json", "training_info.json")
+# Written beside the model by the training callback (training/callbacks.py).
+TRAINING_RECORD_NAME = "training_record.json"
 
 
 class ExportError(RuntimeError):
@@ -218,9 +218,8 @@ def _find_training_info(source: Path, explicit: str | None) -> Path | None:
         return Path(explicit)
     folders = [source, source.parent] if source.is_dir() else [source.parent]
     for folder in folders:
-        for name in TRAINING_INFO_NAMES:
-            if (folder / name).is_file():
-                return folder / name
+        if (folder / TRAINING_RECORD_NAME).is_file():
+            return folder / TRAINING_RECORD_NAME
     return None
 
 
@@ -235,42 +234,7 @@ def _until_checkpoint(info: dict[str, Any] | None, source: Path) -> dict[str, An
     return info
 
 
-# ---------------------------------------------------------------- pipeline and code files
-
-
-def _registered_pipeline() -> tuple[type, dict[str, Any]] | None:
-    """The pipeline class registered for the task in this process, with its registry entry."""
-    from transformers.pipelines import PIPELINE_REGISTRY
-
-    entry = PIPELINE_REGISTRY.supported_tasks.get(TASK)
-    if not entry or not isinstance(entry.get("impl"), type):
-        return None
-    return entry["impl"], entry
-
-
-def _add_custom_pipeline(model: Any) -> type | None:
-    """Make sure `config.custom_pipelines` names the task's pipeline; return its class to copy.
-
-    A config whose entry already names this package's pipeline (ERA sets it itself) is kept.
-    Otherwise (no entry, or an old checkpoint naming other code) the entry is written the way
-    `Pipeline.save_pretrained` does (hf-remote-code.md), without "default": that only serves
-    model-less `pipeline(task)` calls, and this checkpoint is the model.
-    """
-    registered = _registered_pipeline()
-    if registered is None:
-        return None
-    impl, entry = registered
-    impl_name = f"{impl.__module__.split('.')[-1]}.{impl.__name__}"
-    existing = dict(getattr(model.config, "custom_pipelines", None) or {})
-    if (existing.get(TASK) or {}).get("impl") != impl_name:
-        existing[TASK] = {
-            "impl": impl_name,
-            # Looked up with getattr(transformers, name): must be Auto classes, never our own.
-            "pt": [c if isinstance(c, str) else c.__name__ for c in entry.get("pt", ())],
-            "type": entry.get("type", "multimodal"),
-        }
-        model.config.custom_pipelines = existing
-    return impl
+# ---------------------------------------------------------------- code files
 
 
 def check_code_files(folder: Path) -> list[str]:
@@ -319,13 +283,18 @@ def export_checkpoint(
     trust_remote_code: bool = False,
     overwrite: bool = False,
     compact: bool = False,
+    include_code: bool = True,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Export SOURCE to OUTPUT_DIR (see the module docstring); returns OUTPUT_DIR.
 
+    `include_code=False` writes a folder that runs only where this package is installed: no code
+    files, no `auto_map` / `custom_pipelines`, no Inference Endpoints files (the embedded default).
     Raises `ExportError` (what is wrong, what to pass) and leaves no OUTPUT_DIR on any failure.
     """
-    import multimodal_sentiment  # registers our configs, models and the pipeline task
+    import multimodal_sentiment
+
+    multimodal_sentiment.register()  # our configs, models and the pipeline task, in this process
 
     from ..model_card import load_results, load_trainer_log_history, load_training_info, write_model_card
 
@@ -353,14 +322,11 @@ def export_checkpoint(
         # Never select CLS/SEP/PAD: a config written by hand for a state dict may not say which they are.
         model.config.special_token_ids = sorted(set(tok.all_special_ids))
     state = _make_compact(model, log) if compact else None
-    pipeline_class = _add_custom_pipeline(model)
-    if pipeline_class is None:
-        log(f"export: WARNING no '{TASK}' pipeline is registered; pipeline(model=...) will not work on this folder.")
 
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.export-", dir=output.parent))
     try:
-        _write_folder(staging, model, tok, pipeline_class, state)
+        _write_folder(staging, model, tok, state, include_code)
         if processor is not None:
             processor.save_pretrained(str(staging))
         write_model_card(
@@ -376,15 +342,17 @@ def export_checkpoint(
             captioner_license=captioner_license,
             package_version=multimodal_sentiment.__version__,
         )
-        write_endpoint_files(staging)  # handler.py + requirements.txt for Inference Endpoints
-        code = check_code_files(staging)
+        code = []
+        if include_code:
+            write_endpoint_files(staging)  # handler.py + requirements.txt for Inference Endpoints
+            code = check_code_files(staging)
         _check_weights_equal(model, staging)
         _normalise_permissions(staging)
         _publish(staging, output, overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log(f"export: wrote {output} ({', '.join(code)}, model.safetensors, tokenizer, README.md)")
+    log(f"export: wrote {output} ({', '.join([*code, 'model.safetensors', 'tokenizer', 'README.md'])})")
     return output
 
 
@@ -465,15 +433,10 @@ def _make_compact(model: Any, log: Callable[[str], None]) -> dict[str, torch.Ten
 
 
 def _write_folder(
-    folder: Path, model: Any, tokenizer: Any, pipeline_class: type | None, state: dict[str, Any] | None = None
+    folder: Path, model: Any, tokenizer: Any, state: dict[str, Any] | None = None, include_code: bool = True
 ) -> None:
-    from transformers.dynamic_module_utils import custom_object_save
-
-    model.save_pretrained(str(folder), state_dict=state)
+    save_with_code(model, folder, state_dict=state, include_code=include_code)
     tokenizer.save_pretrained(str(folder))
-    if pipeline_class is not None:
-        # save_pretrained copies the model's code, not the pipeline's (hf-remote-code.md, "Trap").
-        custom_object_save(pipeline_class, str(folder))
     pickles = [p.name for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES]
     if pickles:
         raise ExportError(f"Refusing to export pickle files {pickles}: only safetensors weights are published.")

@@ -18,9 +18,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..modeling.checkpoint_code import TASK
 from .export import PICKLE_SUFFIXES
 
-TASK = "multimodal-sentiment"
 REQUIRED_FILES = ("config.json", "README.md")
 
 

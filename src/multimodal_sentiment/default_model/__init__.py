@@ -26,7 +26,8 @@ def default_model_path() -> Path:
 
 
 def load_default_model(**kwargs: Any):
-    """Load the embedded default: `(model, tokenizer)`, the frozen encoder's weights included.
+    """Load the embedded default: `(model, tokenizer)`. Compact: its frozen encoder loads on the
+    first forward (or `model.base_model.load_encoder_weights()`), from the offline copy when installed.
 
     ```python
     >>> from multimodal_sentiment.default_model import load_default_model
@@ -35,8 +36,6 @@ def load_default_model(**kwargs: Any):
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from ..modeling.modeling_common import ensure_encoder_weights
-
     path = default_model_path()
-    model = ensure_encoder_weights(AutoModelForSequenceClassification.from_pretrained(path, **kwargs))
+    model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
     return model.eval(), AutoTokenizer.from_pretrained(path)

@@ -172,8 +172,11 @@ def run_demo(output_dir: str | Path, model: str | None = None, captioner: str | 
     """Run the pipeline on the example posts; write images and the HTML report into `output_dir`."""
     from transformers import pipeline
 
-    import multimodal_sentiment  # noqa: F401  (registers the task and the embedded default)
+    import multimodal_sentiment
 
+    from ..modeling.checkpoint_code import TASK
+
+    multimodal_sentiment.register()  # the task and the embedded default
     output_dir = Path(output_dir)
     posts = write_example_posts(output_dir / "images")
     model_ref = model or multimodal_sentiment.DEFAULT_MODEL_ID
@@ -184,7 +187,7 @@ def run_demo(output_dir: str | Path, model: str | None = None, captioner: str | 
     views, note = choose_image_views(config, chosen_captioner)
     print(note)
     classifier = pipeline(
-        "multimodal-sentiment",
+        TASK,
         model=model_ref,
         trust_remote_code=True,
         device="cpu",

@@ -20,7 +20,6 @@ from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize
 from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
 from ..data.options import DatasetOptions, load_dataset_from_options
 from ..data.schema import VIEW_COLUMNS, canonical_split
-from ..modeling.modeling_common import ensure_encoder_weights
 from .metrics import predicted_ids
 from .representations import input_mode, plot_tsne, retrieval_precision_at_k, run_model, silhouette_by_label
 from .results import command_line, read_training_record, write_evaluation
@@ -131,9 +130,8 @@ def evaluate_model(
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = ensure_encoder_weights(  # a compact checkpoint's frozen encoder is not in its file
-        AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
-    )
+    # A compact checkpoint loads its frozen encoder itself on the first forward.
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     model.to(device).eval()
     config = model.config
     views = list(getattr(config, "image_views", None) or [])

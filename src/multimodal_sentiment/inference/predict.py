@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--return-modalities", action="store_true", help="add text-only / description-only predictions")
     parser.add_argument("--on-error", choices=("record", "raise"), default="record")
     parser.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: this process (resumable); ray: Ray Data, the captioner and the classifier as separate stages "
+        "over a local or remote Ray cluster (docs/serving.md)",
+    )
+    parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
+    parser.add_argument("--ray-cpus", type=int, default=None, help="CPUs of a local Ray (default: all)")
+    parser.add_argument("--ray-actors", type=int, default=1, help="actors per stage (each loads the pipeline once)")
+    parser.add_argument("--ray-gpus-per-captioner", type=float, default=0, help="GPUs per image-description actor")
+    parser.add_argument(
         "--quantize", choices=("int8",), default=None, help="dynamic int8 of the classifier (CPU, float32 only)"
     )
     parser.add_argument(
@@ -136,6 +145,7 @@ def load_pipeline(args: argparse.Namespace) -> Any:
     `custom_pipelines` would otherwise demand trust_remote_code for our own code)."""
     from transformers import pipeline
 
+    from ..modeling.checkpoint_code import TASK
     from ..modeling.pipeline_multimodal_sentiment import MultimodalSentimentPipeline
 
     options: dict[str, Any] = {
@@ -154,7 +164,7 @@ def load_pipeline(args: argparse.Namespace) -> Any:
     if getattr(args, "quantize_captioner", None):
         options["captioner_quantize"] = args.quantize_captioner
     return pipeline(
-        "multimodal-sentiment",
+        TASK,
         model=args.model,
         revision=args.revision,
         pipeline_class=MultimodalSentimentPipeline,
@@ -186,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         set_verbose(True)
     if args.batch_size < 1:
         build_parser().error("--batch-size must be at least 1")
+    if args.engine == "ray":
+        from .ray_engine import run as run_with_ray
+
+        return run_with_ray(args)
     from tqdm.auto import tqdm
 
     if args.dataset is not None:

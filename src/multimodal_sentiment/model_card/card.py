@@ -19,8 +19,9 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..modeling.checkpoint_code import TASK
+
 TEMPLATE_PATH = Path(__file__).with_name("template.md")
-TASK = "multimodal-sentiment"
 UNPINNED_REVISION = "<commit sha or tag>"
 
 # Metric keys of the `multimodal-sentiment evaluate` results JSON -> (model-index type, config, pretty name).
@@ -441,7 +442,7 @@ def build_model_card(
         language=language,
         library_name="transformers",
         pipeline_tag="text-classification",
-        tags=["multimodal-sentiment", "custom_code", "sentiment-analysis", "multimodal", *( [family] if family else [])],
+        tags=[TASK, "custom_code", "sentiment-analysis", "multimodal", *( [family] if family else [])],
         base_model=base_models or None,
         datasets=datasets or None,
         metrics=["accuracy", "f1"] if results else None,

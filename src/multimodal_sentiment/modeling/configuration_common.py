@@ -6,19 +6,13 @@ Hub-bound: imports transformers and the standard library only.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-CUSTOM_PIPELINES = {
-    "multimodal-sentiment": {
-        "impl": "pipeline_multimodal_sentiment.MultimodalSentimentPipeline",
-        "pt": ["AutoModelForSequenceClassification"],
-        "type": "multimodal",
-    }
-}
+from .checkpoint_code import code_references
+
 IMAGE_VIEWS = ("caption", "ocr")
 DEFAULT_LABELS = {0: "negative", 1: "neutral", 2: "positive"}
 
@@ -125,15 +119,11 @@ class MultimodalSentimentConfig(PreTrainedConfig):
             )
 
     def to_dict(self) -> dict[str, Any]:
-        # Every saved config names its code (auto_map, both Auto model classes) and its pipeline
-        # (custom_pipelines), so the checkpoint runs with trust_remote_code=True where this package
-        # is not installed. Added when serialising, not in __init__: a config loaded from a folder
-        # without code files (the embedded default) must keep resolving to the in-process classes.
-        output = super().to_dict()
-        output["auto_map"] = {**self.default_auto_map, **(output.get("auto_map") or {})}
-        if not output.get("custom_pipelines"):
-            output["custom_pipelines"] = copy.deepcopy(CUSTOM_PIPELINES)
-        return output
+        # A saved config names its code (auto_map, custom_pipelines: checkpoint_code.py) whenever
+        # save_pretrained writes that code, i.e. when the class is registered for an Auto class.
+        # Added when serialising, not in __init__: a config loaded from a folder without code files
+        # (the embedded default) must keep resolving to the in-process classes.
+        return code_references(super().to_dict(), self.default_auto_map, with_code=self._auto_class is not None)
 
 
-__all__ = ["MultimodalSentimentConfig", "CUSTOM_PIPELINES", "IMAGE_VIEWS", "DEFAULT_LABELS"]
+__all__ = ["MultimodalSentimentConfig", "IMAGE_VIEWS", "DEFAULT_LABELS"]

@@ -6,15 +6,8 @@ standard library, and reaches its siblings with ``from .x import y``.
 
 from __future__ import annotations
 
+from .checkpoint_code import ERA_AUTO_MAP
 from .configuration_common import MultimodalSentimentConfig
-
-# One auto_map for every ERA checkpoint: `register_for_auto_class` records only the class
-# being saved, and `AutoModel` on a classifier checkpoint needs the other entry too.
-ERA_AUTO_MAP = {
-    "AutoConfig": "configuration_era.EraConfig",
-    "AutoModel": "modeling_era.EraModel",
-    "AutoModelForSequenceClassification": "modeling_era.EraForSequenceClassification",
-}
 
 TOKEN_GATES = ("sigmoid", "softmax", "none")
 UNIFORMITY_TYPES = ("cosine", "gaussian")
@@ -113,4 +106,4 @@ class EraConfig(MultimodalSentimentConfig):
         return self.encoder_config.hidden_size
 
 
-__all__ = ["EraConfig", "ERA_AUTO_MAP"]
+__all__ = ["EraConfig"]

@@ -11,15 +11,8 @@ from transformers.configuration_utils import SubConfigSpec
 
 # Shared with ERA so both models describe images the same way, carry the same labels and are
 # served by the same "multimodal-sentiment" pipeline.
+from .checkpoint_code import MISR_AUTO_MAP
 from .configuration_common import MultimodalSentimentConfig
-
-# One auto_map for every MISR checkpoint: `register_for_auto_class` records only the class
-# being saved, and `AutoModel` on a classifier checkpoint needs the other entry too.
-MISR_AUTO_MAP = {
-    "AutoConfig": "configuration_misr.MisrConfig",
-    "AutoModel": "modeling_misr.MisrModel",
-    "AutoModelForSequenceClassification": "modeling_misr.MisrForSequenceClassification",
-}
 
 ENVIRONMENTS = ("joint", "text", "visual")
 INVARIANCE_TYPES = ("irm", "rex")
@@ -176,4 +169,4 @@ class MisrConfig(MultimodalSentimentConfig):
         return size if size is not None else self.vision_config.hidden_sizes[-1]
 
 
-__all__ = ["MisrConfig", "MISR_AUTO_MAP"]
+__all__ = ["MisrConfig"]

@@ -222,10 +222,14 @@ def calibrated_logits(logits: torch.Tensor, config: Any) -> torch.Tensor:
 
 
 def ensure_encoder_weights(model: Any, **hub_kwargs: Any) -> Any:
-    """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`),
-    which `from_pretrained` leaves at its initial values; a no-op for full checkpoints."""
-    if getattr(model.config, "encoder_weights_in_checkpoint", True) is False:
-        model.base_model.load_encoder_weights(**hub_kwargs)
+    """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`) now.
+
+    Not needed to predict: a compact model loads it itself on its first forward. Only for code
+    that reads or replaces the weights before any forward (export, int8 quantization). A no-op
+    for full checkpoints and once the encoder is loaded."""
+    base = getattr(model, "base_model", model)
+    if getattr(base, "frozen_encoder_pending", False):
+        base.load_encoder_weights(**hub_kwargs)
     return model
 
 

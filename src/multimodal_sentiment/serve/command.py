@@ -110,6 +110,7 @@ def load_classifier(model: str | None, captioner: str | None, quantize: str | No
     import multimodal_sentiment
 
     from ..demo.run import choose_image_views
+    from ..modeling.checkpoint_code import TASK
 
     model_ref = model or multimodal_sentiment.DEFAULT_MODEL_ID
     config = AutoConfig.from_pretrained(model_ref, trust_remote_code=True)
@@ -120,7 +121,7 @@ def load_classifier(model: str | None, captioner: str | None, quantize: str | No
     if quantize:
         options["quantize"] = quantize
     classifier = pipeline(
-        "multimodal-sentiment",
+        TASK,
         model=model_ref,
         pipeline_class=multimodal_sentiment.MultimodalSentimentPipeline,
         device="cpu",
