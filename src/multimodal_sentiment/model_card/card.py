@@ -312,26 +312,18 @@ def _per_class_table(per_class: Any) -> str:
 def training_sections(info: Mapping[str, Any] | None, log_history: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """Render whatever the training-info JSON holds; nothing in it is required.
 
-    Known keys get their own section (hyper-parameters, per-epoch evaluation, training-set
-    statistics, versions, dataset); any other key is listed as it is. Without per-epoch
-    evaluation in `info`, the Trainer's `trainer_state.json` log history is used.
+    The keys `training_record.json` (training/callbacks.py) writes get their own section
+    (`hyperparameters`, `evaluations` per epoch, `train_set` statistics, `versions`,
+    `view_coverage`, `dataset`); any other key is listed as it is. Without per-epoch evaluation
+    in `info`, the Trainer's `trainer_state.json` log history is used.
     """
     info = dict(info or {})
-
-    def take(*names: str) -> Any:
-        for name in names:
-            if name in info:
-                return info.pop(name)
-        return None
-
-    hyperparameters = take("hyperparameters", "hyper_parameters", "training_args", "args") or {}
-    history = take(
-        "evaluations", "eval_history", "evaluation_history", "per_epoch_eval", "epochs", "eval_per_epoch", "log_history"
-    )
-    train_set = take("train_set", "training_set", "train_set_statistics", "dataset_statistics", "train_statistics")
-    versions = take("versions", "framework_versions") or {}
-    coverage = take("view_coverage")
-    dataset = take("dataset", "datasets", "train_dataset", "dataset_name")
+    hyperparameters = info.pop("hyperparameters", None) or {}
+    history = info.pop("evaluations", None)
+    train_set = info.pop("train_set", None)
+    versions = info.pop("versions", None) or {}
+    coverage = info.pop("view_coverage", None)
+    dataset = info.pop("dataset", None)
     for key in NOT_IN_CARD:
         info.pop(key, None)
     if isinstance(train_set, Mapping):

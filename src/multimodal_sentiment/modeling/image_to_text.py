@@ -133,10 +133,6 @@ class TransformersCaptioner(ImageToText):
         else:
             raise TypeError(f"captioner source must be a model id, a folder or a pipeline, got {type(source).__name__}")
 
-    @property
-    def loaded(self) -> bool:
-        return self.model is not None
-
     def load(self) -> None:
         """Load the model and processor now (otherwise the first `describe` does)."""
         self._ensure_loaded()
@@ -601,9 +597,6 @@ class ImageDescriber:
                     raise ValueError(f"Unknown image view {name!r}; available: {sorted(self.factories)}")
                 self._views[name] = self.factories[name]()
             return self._views[name]
-
-    def built(self, name: str) -> bool:
-        return name in self._views
 
     def describe(
         self,
