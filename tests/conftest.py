@@ -18,6 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import ImageServer, build_tiny_blip, encode, write_mvsa  # noqa: E402
 
 # Which skips a run may have, and the CI check (tests/skip_policy.py): its hooks run from here.
 from skip_policy import (  # noqa: E402, F401
@@ -30,9 +31,6 @@ from skip_policy import (  # noqa: E402, F401
     pytest_terminal_summary,
     required_module,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
@@ -117,3 +115,62 @@ def run_without_package(tmp_path):
         return result
 
     return run
+
+
+# ---------------------------------------------------------------- fixtures several test files share
+
+
+@pytest.fixture
+def image_server(monkeypatch):
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    from PIL import Image
+
+    server = ImageServer(encode(Image.new("RGB", (9, 7), "red")))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def blip_dir(tmp_path_factory, tokenizer) -> Path:
+    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"), tokenizer)
+
+
+@pytest.fixture
+def count_generate(monkeypatch):
+    """Patch `model_class.generate` to record each call's batch size (rows of pixel_values) and
+    its prompt ids."""
+
+    def patch(model_class) -> list[int]:
+        calls: list[int] = []
+        calls_prompts: list[torch.Tensor | None] = []
+        original = model_class.generate
+
+        def counting(self, *args, **kwargs):
+            calls.append(int(kwargs["pixel_values"].shape[0]))
+            calls_prompts.append(kwargs.get("input_ids"))
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(model_class, "generate", counting)
+        patch.prompts = calls_prompts
+        return calls
+
+    return patch
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder_dir(tmp_path_factory, tiny_encoder_config, tokenizer):
+    """A tiny random BERT encoder saved with the real MiniLM tokenizer: a stand-in pretrained encoder."""
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    torch.manual_seed(0)
+    from transformers import BertModel
+
+    BertModel(tiny_encoder_config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mvsa_dir(tmp_path_factory):
+    return write_mvsa(tmp_path_factory.mktemp("data") / "mvsa-multiple", sizes=(12, 6, 6))

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_data_loaders import write_mvsa
+from helpers import write_mvsa
 
 from multimodal_sentiment import EraConfig
 from multimodal_sentiment.cli import main as cli_main

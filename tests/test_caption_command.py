@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import test_pipeline as pipeline_helpers
 from PIL import Image
 from transformers import BlipForConditionalGeneration
 
@@ -29,8 +28,6 @@ def photos(tmp_path) -> Path:
     return folder
 
 
-blip_dir = pipeline_helpers.blip_dir  # shared fixtures: the tiny BLIP folder, generate() counting
-count_generate = pipeline_helpers.count_generate
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Dataset loaders: every source layout as tiny fixture files, label-code normalisation,
 missing images / captions, error messages, the registry, tokenization and collation.
 
-The `write_*` helpers are reused by the training and evaluation tests.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from helpers import MVSA_NAMES, NAME_TO_PAIRLIST_CODE, NAME_TO_SPLIT_CODE, tiny_image, write_mvsa
 
 from multimodal_sentiment.data import (
     MultimodalCollator,
@@ -22,56 +21,6 @@ from multimodal_sentiment.data import (
 from multimodal_sentiment.data.mvsa import MVSA_PAIRLIST_CODES, MVSA_SPLIT_CODES
 from multimodal_sentiment.data.schema import SENTIMENT_LABELS
 from multimodal_sentiment.modeling.text_pairs import compose_description, encode_text_pairs
-
-MVSA_TEXTS = [
-    "I love this sunny day",
-    "stuck in traffic again",
-    "meeting at noon",
-    "so happy for you",
-    "terrible news",
-    "bus is here",
-]
-MVSA_NAMES = ["positive", "negative", "neutral"]
-# The published code tables (../shared/data/README.md), typed here rather than read from the
-# module: the fixtures must write what the real files hold, so a swapped code in the loader fails.
-NAME_TO_SPLIT_CODE = {"positive": 0, "neutral": 1, "negative": 2}  # splits/{train,dev,test}.json
-NAME_TO_PAIRLIST_CODE = {"neutral": 0, "positive": 1, "negative": 2}  # valid_pairlist.txt
-
-
-def tiny_image(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (4, 4), (200, 30, 30)).save(path)
-    return path
-
-
-def write_mvsa(root: Path, sizes: tuple[int, int, int] = (6, 3, 3)) -> Path:
-    """MVSA in the CLMLF layout: ids 1..N over the splits, labels cycling positive/negative/
-    neutral in the split-file code; OCR text on even ids only; the last id (even) has no caption
-    and no pairlist line; only image 1.jpg exists; valid_pairlist says text=neutral,
-    image=positive for every listed id."""
-    (root / "splits").mkdir(parents=True)
-    (root / "descriptions").mkdir()
-    ids, next_id = {}, 1
-    for split, size in zip(("train", "dev", "test"), sizes, strict=True):
-        ids[split] = list(range(next_id, next_id + size))
-        next_id += size
-        items = [
-            {"id": str(i), "text": MVSA_TEXTS[i % 6], "emotion_label": NAME_TO_SPLIT_CODE[MVSA_NAMES[i % 3]]}
-            for i in ids[split]
-        ]
-        (root / "splits" / f"{split}.json").write_text(json.dumps(items), encoding="utf-8")
-    last = next_id - 1
-    captions = "".join(f"{i},a photo of thing {i}\n" for i in range(1, last))
-    (root / "descriptions" / "captions.csv").write_text("id,caption\n" + captions, encoding="utf-8")
-    ocr = "".join(f"{i},{'' if i % 2 else 'BIG SALE'}\n" for i in range(1, last + 1))
-    (root / "descriptions" / "ocr.csv").write_text("id,ocr_text\n" + ocr, encoding="utf-8")
-    pairs = "".join(
-        f"{i},{NAME_TO_PAIRLIST_CODE[MVSA_NAMES[i % 3]]},{NAME_TO_PAIRLIST_CODE['neutral']},{NAME_TO_PAIRLIST_CODE['positive']}\n"
-        for i in range(1, last)
-    )
-    (root / "valid_pairlist.txt").write_text(pairs, encoding="utf-8")
-    tiny_image(root / "images" / "1.jpg")
-    return root
 
 
 def write_msed(root: Path) -> Path:

@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import test_training
 import torch
-from test_data_loaders import write_mvsa
+from helpers import write_mvsa
 
 from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.data import DatasetOptions, LowViewCoverageError, load_dataset_from_options
@@ -26,9 +25,6 @@ from multimodal_sentiment.evaluation.results import RESULTS_FILE, TRAINING_RECOR
 from multimodal_sentiment.model_card.card import build_model_card
 from multimodal_sentiment.training.arguments import DataArguments
 from multimodal_sentiment.training.train import build_parser as train_parser
-
-# The fixture of a tiny random BERT saved with MiniLM's tokenizer, shared with the training tests.
-tiny_encoder_dir = test_training.tiny_encoder_dir
 
 TWITTER_HEADER = "index\t#1 Label\t#2 ImageID\t#3 String\t#3 String\n"
 TWITTER_ROWS = [

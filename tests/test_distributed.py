@@ -12,20 +12,18 @@ import json
 import math
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import test_training as training_helpers
 import torch
 
 from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.evaluation.results import RESULTS_FILE
 from multimodal_sentiment.inference import predict
 
-tiny_encoder_dir = training_helpers.tiny_encoder_dir  # shared fixtures
-mvsa_dir = training_helpers.mvsa_dir
 HELPER = Path(__file__).with_name("dist_helpers.py")
 
 
@@ -45,6 +43,12 @@ def _launch(command: list[str], dump: Path, timeout: int = 600) -> subprocess.Co
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert completed.returncode == 0, f"{command[:6]} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-5000:]}"
     return completed
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _assert_two_ranks_agree(dump: Path, output_dir: Path) -> None:
@@ -75,7 +79,7 @@ def test_accelerate_launch_trains_on_two_cpu_processes(tmp_path, tiny_encoder_di
     dump.mkdir()
     command = [
         accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-        "--dynamo_backend", "no", "--main_process_port", "0", str(HELPER),
+        "--dynamo_backend", "no", "--main_process_port", str(_free_port()), str(HELPER),
     ]  # fmt: skip
     _launch([*command, *_train_args(tiny_encoder_dir, mvsa_dir, output_dir)], dump)
     _assert_two_ranks_agree(dump, output_dir)

@@ -9,9 +9,8 @@ import evaluate
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
+from helpers import METRIC_KEYS, REPO_ROOT, RESULT_KEYS, write_mvsa
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support, silhouette_score
-from test_data_loaders import write_mvsa
 
 from multimodal_sentiment import EraConfig, EraForSequenceClassification
 from multimodal_sentiment.cli import main as cli_main
@@ -22,23 +21,6 @@ from multimodal_sentiment.evaluation.report import main as report_main
 from multimodal_sentiment.evaluation.representations import retrieval_precision_at_k, silhouette_by_label
 from multimodal_sentiment.evaluation.results import results_record
 from multimodal_sentiment.modeling.text_pairs import compose_description, encode_text_pairs
-
-# The results-JSON schema the model-card generator reads (test_training.py checks it too).
-RESULT_KEYS = {
-    "model",
-    "model_type",
-    "dataset",
-    "split",
-    "seed",
-    "num_examples",
-    "metrics",
-    "command",
-    "date",
-    "machine",
-    "versions",
-}
-METRIC_KEYS = {"accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted", "per_class"}
-
 
 # ---------------------------------------------------------------- metric module
 

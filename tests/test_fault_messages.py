@@ -8,8 +8,8 @@ import csv
 import json
 from pathlib import Path
 
+import helpers
 import pytest
-import test_pipeline as pipeline_helpers
 from PIL import Image
 from transformers import BertConfig
 
@@ -94,7 +94,7 @@ def test_unwritable_description_cache_file_is_refused_at_construction(tmp_path, 
     blocker.write_text("x")
     target = blocker / "sub" / "descriptions.jsonl"
     with pytest.raises(ValueError) as caught:
-        pipeline_helpers.in_process(tiny_era, tokenizer, description_cache_file=str(target))
+        helpers.in_process(tiny_era, tokenizer, description_cache_file=str(target))
     assert str(caught.value) == (
         f"description_cache_file '{target}' cannot be written ('{blocker}' is a file, not a folder); {remedy}"
     )
@@ -109,12 +109,12 @@ def test_unwritable_description_cache_file_is_refused_at_construction(tmp_path, 
 @pytest.mark.parametrize("bad", [0, -1, "4", 2.0, True])
 def test_batch_size_must_be_a_positive_integer(tiny_era, tokenizer, bad):
     message = f"batch_size must be a positive integer (posts per batch), got {bad!r}"
-    classifier = pipeline_helpers.in_process(tiny_era, tokenizer)
+    classifier = helpers.in_process(tiny_era, tokenizer)
     with pytest.raises(ValueError) as caught:
         classifier(["good", "bad"], batch_size=bad)
     assert str(caught.value) == message
     with pytest.raises(ValueError) as caught:
-        pipeline_helpers.in_process(tiny_era, tokenizer, batch_size=bad)
+        helpers.in_process(tiny_era, tokenizer, batch_size=bad)
     assert str(caught.value) == message
     assert [r["label"] is not None for r in classifier(["good", "bad"], batch_size=2)] == [True, True]
 

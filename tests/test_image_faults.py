@@ -15,9 +15,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+import helpers
 import numpy as np
 import pytest
-import test_pipeline as pipeline_helpers
 from PIL import Image
 
 from multimodal_sentiment.modeling.image_inputs import ImageInputError, ImageLimits, load_image_input
@@ -120,7 +120,7 @@ def run_fuzz(tiny_era, tokenizer, tmp_path, count: int) -> dict[str, int]:
             posts.append({"text": f"post {number}", "image": str(path)})
         else:
             posts.append({"text": f"post {number}", "image": case.data})
-    classifier = pipeline_helpers.in_process(tiny_era, tokenizer, captioner=_constant_captioner)
+    classifier = helpers.in_process(tiny_era, tokenizer, captioner=_constant_captioner)
     try:
         results = classifier(posts, batch_size=16, on_error="record")
     except Exception as err:  # noqa: BLE001 - find the case that let it out

@@ -7,17 +7,22 @@ caption-command tests too.
 from __future__ import annotations
 
 import base64
-import http.server
 import io
-import socket
-import struct
-import threading
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import (
+    animated_gif,
+    closed_port_url,
+    cmyk_jpeg,
+    corrupt_jpeg,
+    encode,
+    half_png,
+    png_declaring,
+    sixteen_bit_png,
+)
 from PIL import Image
 
 from multimodal_sentiment.modeling.image_inputs import (
@@ -27,108 +32,6 @@ from multimodal_sentiment.modeling.image_inputs import (
     load_image_input,
     to_rgb,
 )
-
-# ---------------------------------------------------------------- helpers shared with other test files
-
-
-def encode(image: Image.Image, fmt: str = "PNG", **save_kwargs) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **save_kwargs)
-    return buffer.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height but carries no pixel data: a decompression bomb
-    as far as a loader that trusts the header is concerned."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-
-
-def animated_gif() -> bytes:
-    frames = [Image.new("RGB", (6, 6), colour) for colour in ("red", "blue")]
-    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
-
-
-def sixteen_bit_png(value: int = 65535) -> bytes:
-    return encode(Image.fromarray(np.full((5, 7), value, dtype=np.uint16)))
-
-
-def cmyk_jpeg() -> bytes:
-    return encode(Image.new("CMYK", (8, 8), (0, 0, 0, 0)), "JPEG")
-
-
-def half_png() -> bytes:
-    noise = (np.random.RandomState(0).rand(32, 32, 3) * 255).astype(np.uint8)
-    data = encode(Image.fromarray(noise))
-    return data[: len(data) // 2]
-
-
-def corrupt_jpeg() -> bytes:
-    return encode(Image.new("RGB", (16, 16), "green"), "JPEG")[:20] + b"\x00garbage" * 50
-
-
-class ImageServer:
-    """A local HTTP server on 127.0.0.1 (no network): /ok.png, /missing (404), /slow, /huge."""
-
-    def __init__(self, png: bytes):
-        self.png = png
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def do_GET(self):
-                if self.path.startswith("/ok"):
-                    self._send(200, server.png)
-                elif self.path == "/slow":
-                    time.sleep(1.5)
-                    self._send(200, server.png)
-                elif self.path == "/huge":
-                    self._send(200, b"\0" * 4096)
-                else:
-                    self._send(404, b"not here")
-
-            def _send(self, status: int, body: bytes) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def image_server(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    server = ImageServer(encode(Image.new("RGB", (9, 7), "red")))
-    yield server
-    server.close()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/nothing.png"
-
 
 # ---------------------------------------------------------------- sources
 

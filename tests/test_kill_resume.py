@@ -16,18 +16,12 @@ import random
 from pathlib import Path
 
 import pytest
-import test_pipeline as pipeline_helpers
-import test_training as training_helpers
 from kill_helpers import dying_open, run_killed
 from safetensors.torch import load_file
 
 from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.evaluation.results import RESULTS_FILE, TRAINING_RECORD_FILE
 from multimodal_sentiment.training.checkpoints import checkpoint_problem, last_complete_checkpoint
-
-tiny_encoder_dir = training_helpers.tiny_encoder_dir  # shared fixtures
-mvsa_dir = training_helpers.mvsa_dir
-blip_dir = pipeline_helpers.blip_dir
 
 SEED = 15
 

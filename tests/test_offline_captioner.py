@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 from PIL import Image, ImageDraw, ImageFont
 from transformers import pipeline
 

@@ -2,7 +2,6 @@
 built here, the tiny ERA classifier, remote code without the package, batching, caching,
 evidence, modalities and the Hub plumbing (save_pretrained / Trainer checkpoints).
 
-Builders of the tiny captioners are plain functions so other test files can import them.
 """
 
 from __future__ import annotations
@@ -11,18 +10,27 @@ import json
 import re
 from pathlib import Path
 
+import helpers
 import pytest
-import test_image_inputs as image_helpers
 import torch
+from helpers import (
+    BLUE,
+    GRAY,
+    GREEN,
+    RED,
+    TINY,
+    TINY_VISION,
+    assert_carries_the_pipeline,
+    colour_captioner,
+    from_folder,
+    in_process,
+)
 from PIL import Image
 from transformers import (
     AutoModelForImageTextToText,
     AutoProcessor,
     AutoTokenizer,
-    BlipConfig,
     BlipForConditionalGeneration,
-    BlipImageProcessor,
-    BlipProcessor,
     CLIPImageProcessor,
     GitConfig,
     GitForCausalLM,
@@ -37,26 +45,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from multimodal_sentiment import DEFAULT_MODEL_ID, DEFAULT_REVISION, MultimodalSentimentPipeline
 from multimodal_sentiment.modeling.image_to_text import DescriptionCache
 
-image_server = image_helpers.image_server  # the local HTTP server fixture, shared
-
-TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 37}
-TINY_VISION = {**TINY, "image_size": 32, "patch_size": 8}
-RED, BLUE, GREEN, GRAY = (Image.new("RGB", (30, 20), c) for c in ("red", "blue", "green", "gray"))
-
-# ---------------------------------------------------------------- tiny captioners (importable)
-
-
-def build_tiny_blip(folder: Path, tokenizer) -> Path:
-    """A randomly initialised 2-layer BLIP captioner; BLIP reads BERT's vocabulary."""
-    text = dict(TINY, vocab_size=tokenizer.vocab_size, encoder_hidden_size=32)
-    text.update(bos_token_id=tokenizer.cls_token_id, pad_token_id=tokenizer.pad_token_id)
-    text.update(sep_token_id=tokenizer.sep_token_id, eos_token_id=tokenizer.sep_token_id)
-    torch.manual_seed(0)
-    model = BlipForConditionalGeneration(BlipConfig(text_config=text, vision_config=TINY_VISION, projection_dim=32))
-    processor = BlipProcessor(image_processor=BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer=tokenizer)
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
+# ---------------------------------------------------------------- tiny captioners
 
 
 def build_tiny_git(folder: Path, tokenizer) -> Path:
@@ -107,17 +96,6 @@ def build_tiny_chat_vlm(folder: Path, tokenizer_path: Path) -> Path:
     return folder
 
 
-def colour_captioner(images: list[Image.Image]) -> list[str]:
-    """A callable captioner that names each image's colour: proves descriptions land on the right post."""
-    names = {(255, 0, 0): "red", (0, 0, 255): "blue", (0, 128, 0): "green", (128, 128, 128): "gray"}
-    return [names.get(image.getpixel((0, 0)), "something") for image in images]
-
-
-@pytest.fixture(scope="module")
-def blip_dir(tmp_path_factory, tokenizer) -> Path:
-    return build_tiny_blip(tmp_path_factory.mktemp("tiny-blip"), tokenizer)
-
-
 @pytest.fixture(scope="module")
 def git_dir(tmp_path_factory, tokenizer) -> Path:
     return build_tiny_git(tmp_path_factory.mktemp("tiny-git"), tokenizer)
@@ -128,36 +106,10 @@ def chat_vlm_dir(tmp_path_factory, minilm_path) -> Path:
     return build_tiny_chat_vlm(tmp_path_factory.mktemp("tiny-llava"), minilm_path)
 
 
-@pytest.fixture
-def count_generate(monkeypatch):
-    """Patch `model_class.generate` to record each call's batch size (rows of pixel_values) and
-    its prompt ids."""
-
-    def patch(model_class) -> list[int]:
-        calls: list[int] = []
-        calls_prompts: list[torch.Tensor | None] = []
-        original = model_class.generate
-
-        def counting(self, *args, **kwargs):
-            calls.append(int(kwargs["pixel_values"].shape[0]))
-            calls_prompts.append(kwargs.get("input_ids"))
-            return original(self, *args, **kwargs)
-
-        monkeypatch.setattr(model_class, "generate", counting)
-        patch.prompts = calls_prompts
-        return calls
-
-    return patch
 
 
-def in_process(model, tokenizer, **kwargs) -> MultimodalSentimentPipeline:
-    """The package's own pipeline class, found through the in-process task registration."""
-    return pipeline("multimodal-sentiment", model=model, tokenizer=tokenizer, device="cpu", **kwargs)
 
 
-def from_folder(folder: Path, **kwargs) -> MultimodalSentimentPipeline:
-    """The pipeline as a user without this package gets it: the checkpoint's own code files."""
-    return pipeline("multimodal-sentiment", model=str(folder), trust_remote_code=True, device="cpu", **kwargs)
 
 
 def reference_caption(folder: Path, image: Image.Image, prompt: str, max_new_tokens: int) -> str:
@@ -341,7 +293,7 @@ def test_vlm_sees_each_distinct_image_once_and_never_cached_or_precomputed(
 ):
     calls = count_generate(BlipForConditionalGeneration)
     classifier = in_process(tiny_era, tokenizer, captioner=str(blip_dir), captioner_max_new_tokens=4)
-    red_bytes = image_helpers.encode(RED)
+    red_bytes = helpers.encode(RED)
     inputs = [
         {"image": RED},
         {"image": BLUE},
@@ -578,11 +530,11 @@ def _bad_input_cases(tmp_path: Path, server_base: str) -> dict[str, tuple[object
         "missing file": ({"text": "t", "image": "holiday/missing.jpg"}, "image file not found: 'holiday/missing.jpg'"),
         "directory": ({"image": str(tmp_path)}, "is a directory, not an image file"),
         "zero bytes": ({"image": b""}, r"is empty \(0 bytes\)"),
-        "truncated png": ({"image": image_helpers.half_png()}, "truncated or corrupt"),
-        "corrupt jpeg": ({"image": image_helpers.corrupt_jpeg()}, "not an image in a format PIL reads"),
+        "truncated png": ({"image": helpers.half_png()}, "truncated or corrupt"),
+        "corrupt jpeg": ({"image": helpers.corrupt_jpeg()}, "not an image in a format PIL reads"),
         "text file named .jpg": ({"image": str(text_as_jpg)}, "text starting 'shopping list"),
-        "above pixel cap": ({"image": image_helpers.png_declaring(9000, 9000)}, "above the cap of 50,000,000"),
-        "unreachable url": ({"image": image_helpers.closed_port_url()}, "could not be reached"),
+        "above pixel cap": ({"image": helpers.png_declaring(9000, 9000)}, "above the cap of 50,000,000"),
+        "unreachable url": ({"image": helpers.closed_port_url()}, "could not be reached"),
         "invalid base64": ({"image": "data:image/png;base64,%%%"}, "invalid base64"),
         "none for both": ({"text": None, "image": None}, "nothing to classify"),
         "empty text": ({"text": ""}, "nothing to classify"),
@@ -602,9 +554,9 @@ def _bad_input_cases(tmp_path: Path, server_base: str) -> dict[str, tuple[object
             r"has none of the keys 'text', 'image', 'image_description' \(its keys: \['txt'\]\)",
         ),
         "1x1 image": ({"image": Image.new("RGB", (1, 1), "red")}, None),
-        "animated gif": ({"image": image_helpers.animated_gif()}, None),
-        "16-bit png": ({"image": image_helpers.sixteen_bit_png()}, None),
-        "cmyk jpeg": ({"image": image_helpers.cmyk_jpeg()}, None),
+        "animated gif": ({"image": helpers.animated_gif()}, None),
+        "16-bit png": ({"image": helpers.sixteen_bit_png()}, None),
+        "cmyk jpeg": ({"image": helpers.cmyk_jpeg()}, None),
         "50,000-character text": ({"text": "word " * 10_000}, None),
         "emoji and right-to-left text": ({"text": "😀🎉 مرحبا بالعالم שלום 🇫🇷"}, None),
         "url": ({"image": server_base + "/ok.png"}, None),
@@ -691,14 +643,6 @@ def test_in_process_registration_and_default_checkpoint(tiny_era, tokenizer):
     assert implementation["impl"] is MultimodalSentimentPipeline
     assert implementation["default"] == {"model": (DEFAULT_MODEL_ID, DEFAULT_REVISION)}
     assert isinstance(in_process(tiny_era, tokenizer), MultimodalSentimentPipeline)
-
-
-def assert_carries_the_pipeline(folder: Path) -> None:
-    for name in ("pipeline_multimodal_sentiment.py", "image_inputs.py", "image_to_text.py", "text_pairs.py"):
-        assert (folder / name).is_file(), name
-    custom = json.loads((folder / "config.json").read_text())["custom_pipelines"]
-    assert custom["multimodal-sentiment"]["impl"] == "pipeline_multimodal_sentiment.MultimodalSentimentPipeline"
-    assert custom["multimodal-sentiment"]["pt"] == ["AutoModelForSequenceClassification"]
 
 
 def test_save_pretrained_and_pipeline_save_carry_the_pipeline(tiny_era, tiny_era_dir, tokenizer, tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import BLUE, RED, assert_carries_the_pipeline, colour_captioner, from_folder, in_process
 from PIL import Image
-from test_pipeline import BLUE, RED, assert_carries_the_pipeline, colour_captioner, from_folder, in_process
 from transformers import ViTConfig, ViTImageProcessor
 
 from multimodal_sentiment import MisrConfig, MisrForSequenceClassification

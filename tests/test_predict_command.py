@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import helpers
 import pytest
-import test_pipeline as pipeline_helpers
 from PIL import Image
 from transformers import BlipForConditionalGeneration
 
@@ -32,8 +32,6 @@ def posts(tmp_path) -> Path:
     return path
 
 
-blip_dir = pipeline_helpers.blip_dir  # shared fixtures: the tiny BLIP folder, generate() counting
-count_generate = pipeline_helpers.count_generate
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ def test_predicts_every_post_like_the_pipeline(tiny_era_dir, blip_dir, posts, tm
     assert "image file not found" in lines[4]["error"] and lines[4]["label"] is None  # recorded, run went on
     assert lines[3]["image_description"] == "a pair of white sneakers"
     assert generate_batches == [1, 1]  # red in batch 1, blue in batch 2; p6's red comes from the cache
-    reference = pipeline_helpers.from_folder(
+    reference = helpers.from_folder(
         tiny_era_dir,
         captioner=str(blip_dir),
         captioner_max_new_tokens=4,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import helpers
 import pytest
-import test_pipeline as pipeline_helpers
 import torch
 from PIL import Image
 from transformers import pipeline
@@ -59,7 +59,7 @@ def test_int8_classifier_agrees_with_fp32_on_a_fixed_set(tiny_era_dir):
 
 
 def test_int8_captioner_is_quantized_when_it_loads_and_still_captions(tiny_era_dir, tokenizer, tmp_path):
-    blip = pipeline_helpers.build_tiny_blip(tmp_path / "blip", tokenizer)
+    blip = helpers.build_tiny_blip(tmp_path / "blip", tokenizer)
     classifier = _pipeline(
         tiny_era_dir, captioner=str(blip), captioner_prompt="a picture of", captioner_max_new_tokens=4,
         captioner_quantize="int8",
@@ -94,7 +94,7 @@ def test_pipeline_refuses_bad_quantize_values_and_half_precision(tiny_era_dir):
     with pytest.raises(ValueError, match=r"dtype=torch.bfloat16 was requested: drop dtype"):
         _pipeline(tiny_era_dir, quantize="int8", dtype=torch.bfloat16)
     with pytest.raises(ValueError, match=r"captioner_quantize='int8' needs a transformers captioner .* this captioner is a function"):
-        _pipeline(tiny_era_dir, captioner=pipeline_helpers.colour_captioner, captioner_quantize="int8")
+        _pipeline(tiny_era_dir, captioner=helpers.colour_captioner, captioner_quantize="int8")
     assert check_quantize("INT8") == "int8" and check_quantize(None) is None
 
 

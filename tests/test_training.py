@@ -8,29 +8,13 @@ import shutil
 
 import pytest
 import torch
-from test_data_loaders import write_mvsa
-from test_evaluation import METRIC_KEYS, RESULT_KEYS
+from helpers import METRIC_KEYS, RESULT_KEYS
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertModel
 
 from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.evaluation.results import RESULTS_FILE, TRAINING_RECORD_FILE
 from multimodal_sentiment.training.arguments import PRESETS, apply_preset
 from multimodal_sentiment.training.train import build_parser
-
-
-@pytest.fixture(scope="module")
-def tiny_encoder_dir(tmp_path_factory, tiny_encoder_config, tokenizer):
-    """A tiny random BERT encoder saved with the real MiniLM tokenizer: a stand-in pretrained encoder."""
-    folder = tmp_path_factory.mktemp("tiny-encoder")
-    torch.manual_seed(0)
-    BertModel(tiny_encoder_config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def mvsa_dir(tmp_path_factory):
-    return write_mvsa(tmp_path_factory.mktemp("data") / "mvsa-multiple", sizes=(12, 6, 6))
 
 
 def smoke_args(encoder, data, output_dir, *extra: str) -> list[str]:
