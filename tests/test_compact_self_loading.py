@@ -119,3 +119,14 @@ def test_embedded_default_exported_predicts_like_the_pipeline_without_the_packag
         got = dict(zip(LABELS, torch.tensor(logits).softmax(-1).tolist(), strict=True))
         assert got == pytest.approx(scores, abs=1e-4)  # remote from_pretrained + forward = the pipeline
         assert output["scores"] == pytest.approx(scores, abs=1e-4)
+
+
+def test_int8_quantization_of_a_compact_checkpoint_quantizes_the_pretrained_encoder(compact_dir, tokenizer):
+    from multimodal_sentiment.modeling.quantization import quantize_classifier
+
+    reference = reference_logits(AutoModelForSequenceClassification.from_pretrained(compact_dir), tokenizer)
+    loaded = AutoModelForSequenceClassification.from_pretrained(compact_dir)
+    quantize_classifier(loaded)  # replaces the encoder's Linear layers: its weights must be real by then
+    assert not loaded.era.frozen_encoder_pending
+    got = reference_logits(loaded, tokenizer)
+    torch.testing.assert_close(torch.tensor(got), torch.tensor(reference), atol=0.05, rtol=0)

@@ -222,7 +222,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..data import get_split, load_dataset_by_name
     from ..data.schema import canonical_split
-    from ..modeling.modeling_common import ensure_encoder_weights
     from .evaluate import _label_ids_for_model
 
     model_dir = Path(args.model_dir)
@@ -232,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         args.dataset, dataset_format=args.dataset_format, label_column=args.label_column, limit=args.limit
     )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = ensure_encoder_weights(AutoModelForSequenceClassification.from_pretrained(model_dir)).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()  # a compact one loads its encoder itself
 
     validation = get_split(data, args.validation_split)
     val_logits = model_logits(model, tokenizer, validation, args.batch_size)
