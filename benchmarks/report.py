@@ -14,6 +14,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
+HAND_MEASURED = "<!-- Hand-measured below: kept by benchmarks/report.py. -->"
 # Section order; a result file not listed here is rendered after these.
 ORDER = ["pipeline_overhead", "default_batching", "vlm_batching", "cache", "training_step", "scaling", "memory"]
 MACHINE_FIELDS = [
@@ -113,7 +114,7 @@ def section(record: dict[str, Any], output_dir: Path, results_dir: Path) -> list
     if record.get("table"):
         lines += table(record["table"]["columns"], record["table"]["rows"])
     if record.get("breakdown"):
-        lines += ["Where the time goes:", ""]
+        lines += [record["breakdown"].get("title", "Where the time goes:"), ""]
         lines += table(record["breakdown"]["columns"], record["breakdown"]["rows"])
     for note in record.get("notes") or []:
         lines.append(f"- {note}")
@@ -202,7 +203,10 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--results-dir", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
     args = parser.parse_args(argv)
-    args.output.write_text(render(args.results_dir, args.output))
+    # A hand-measured tail (after HAND_MEASURED) is kept as it is.
+    old = args.output.read_text() if args.output.is_file() else ""
+    tail = old[old.index(HAND_MEASURED) :] if HAND_MEASURED in old else ""
+    args.output.write_text(render(args.results_dir, args.output).rstrip("\n") + ("\n\n" + tail if tail else "\n"))
     print(f"wrote {args.output}")
     return args.output
 
