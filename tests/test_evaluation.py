@@ -247,9 +247,19 @@ def test_report_neutral_recall_calibration_and_label_columns(tmp_path):
     for name, record in {"a": calibrated, "b": plain, "c": emotion, "d": sentiment}.items():
         (tmp_path / "runs" / name).mkdir(parents=True)
         (tmp_path / "runs" / name / "results.json").write_text(json.dumps(record))
+    # The kept checkpoint's validation figures come from the training record beside results.json.
+    evaluations = [
+        {"eval_accuracy": 0.70, "eval_f1_weighted": 0.66, "eval_f1_macro": 0.55, "step": 1},
+        {"eval_accuracy": 0.69, "eval_f1_weighted": 0.68, "eval_f1_macro": 0.58, "step": 2},
+    ]
+    (tmp_path / "runs" / "a" / "training_record.json").write_text(
+        json.dumps({"hyperparameters": {"metric_for_best_model": "f1_weighted"}, "evaluations": evaluations})
+    )
     output = tmp_path / "results.md"
     assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
     text = output.read_text()
+    validation = text.split("### mvsa-multiple, test split")[1].split("Validation split, the checkpoint each run kept")[1]
+    assert "| era-mpnet | 1 | 69.00 | 68.00 | 58.00 |" in validation.split("Commands:")[0]
     assert "| era-mpnet | 1, 2 | 74.00 ± 1.41 | 71.00 ± 1.41 | 71.00 ± 1.41 | 40.00 ± 7.07 | 0.031 (1 of 2) | 10.0 |" in text
     assert "  - calibrated on validation: temperature 1.3, class offsets None; ECE 0.080 -> 0.031" in text
     emotion_table = text.split("### msed (emotion), test split")[1].split("###")[0]

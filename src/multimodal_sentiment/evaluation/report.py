@@ -58,6 +58,21 @@ def task_name(record: dict[str, Any]) -> str:
     return record["dataset"] if column in (None, "label", "sentiment") else f"{record['dataset']} ({column})"
 
 
+def best_validation(results_path: Path) -> dict[str, float] | None:
+    """The validation metrics of the checkpoint the run kept (best by its `metric_for_best_model`),
+    from the `training_record.json` beside `results.json`; None without one."""
+    record_path = results_path.parent / "training_record.json"
+    if not record_path.is_file():
+        return None
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    metric = "eval_" + str((record.get("hyperparameters") or {}).get("metric_for_best_model") or "f1_weighted")
+    evaluations = [e for e in record.get("evaluations") or [] if metric in e]
+    if not evaluations:
+        return None
+    best = max(evaluations, key=lambda e: e[metric])
+    return {key: best[f"eval_{key}"] for key in ("accuracy", "f1_weighted", "f1_macro") if f"eval_{key}" in best}
+
+
 def drop_repeated_runs(records: list[dict[str, Any]], paths: list[Path]) -> list[dict[str, Any]]:
     """One record per (dataset, split, preset, seed): a run evaluated again (e.g. `evaluate` on a
     training folder writes `eval-*/results.json` inside it) must not count as another seed.
@@ -121,6 +136,15 @@ def render(records: list[dict[str, Any]]) -> str:
             lines.append(f"| {name} | {seeds} | {accuracy} | {f1} | {macro} | {neutral} | {ece_cell} | {wall} |")
         for anchor, accuracy, f1 in ANCHORS.get(task, []) if split == "test" else []:
             lines.append(f"| {anchor} (published) | – | {_anchor(accuracy)} | {_anchor(f1)} | – | – | – | – |")
+        validated = {name: [r["validation"] for r in runs if r.get("validation")] for name, runs in rows.items()}
+        if split == "test" and any(validated.values()):
+            # What choices are made on: the same runs on the validation split, at the kept checkpoint.
+            lines += ["", "Validation split, the checkpoint each run kept (from `training_record.json`):", ""]
+            lines += ["| model | runs | accuracy (%) | weighted F1 (%) | macro F1 (%) |", "|---|---|---|---|---|"]
+            for name, found in sorted(validated.items(), key=lambda item: item[0]):
+                if found:
+                    cells = [_cell([100 * v[key] for v in found if key in v]) for key in ("accuracy", "f1_weighted", "f1_macro")]
+                    lines.append(f"| {name} | {len(found)} | {' | '.join(cells)} |")
         lines += ["", "Commands:", ""]
         for name, runs in sorted(rows.items()):
             for run in sorted(runs, key=lambda r: str(r.get("seed"))):
@@ -152,19 +176,24 @@ def update_markdown(path: Path, table: str) -> None:
         )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="multimodal-sentiment report", description=__doc__.split("\n\n")[0]
-    )
+def build_parser() -> argparse.ArgumentParser:
+    from ..cli_args import ArgumentParser
+
+    parser = ArgumentParser(prog="multimodal-sentiment report", description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", help="results.json files, or folders searched recursively")
     parser.add_argument(
         "--output", default="docs/results.md", help="markdown file to write (its generated block is replaced)"
     )
     parser.add_argument("--dataset", default=None, help="only this dataset (e.g. mvsa-multiple)")
     parser.add_argument("--split", default="test", help="only this split (default test)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     paths = find_results(args.paths)
-    records = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    records = [json.loads(p.read_text(encoding="utf-8")) | {"validation": best_validation(p)} for p in paths]
     records = drop_repeated_runs(records, paths)
     records = [r for r in records if r["split"] == args.split and args.dataset in (None, r["dataset"], task_name(r))]
     if not records:
