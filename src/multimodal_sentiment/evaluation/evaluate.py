@@ -57,6 +57,9 @@ def build_parser() -> HfArgumentParser:
     parser.add_argument(
         "--trust_remote_code", action="store_true", help="for checkpoints of models not in this package"
     )
+    parser.add_argument(
+        "--quantize", choices=("int8",), default=None, help="dynamic int8 classifier on CPU, as pipeline(quantize='int8')"
+    )
     return parser
 
 
@@ -133,6 +136,12 @@ def evaluate_model(
     # A compact checkpoint loads its frozen encoder itself on the first forward.
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     model.to(device).eval()
+    if getattr(args, "quantize", None):  # --quantize int8: the accuracy cost of the pipeline's int8 path
+        from ..modeling.modeling_common import ensure_encoder_weights
+        from ..modeling.quantization import check_quantizable, quantize_classifier
+
+        check_quantizable(device)
+        quantize_classifier(ensure_encoder_weights(model))
     config = model.config
     views = list(getattr(config, "image_views", None) or [])
     max_length = int(getattr(config, "max_input_tokens", None) or min(tokenizer.model_max_length, 512))
