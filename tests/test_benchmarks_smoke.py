@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
-BENCHMARKS = ["pipeline_overhead", "default_batching", "vlm_batching", "cache", "training_step", "scaling", "memory", "cli_startup"]
-WITH_GOAL = {"pipeline_overhead", "default_batching", "vlm_batching", "cache", "training_step", "cli_startup"}
+BENCHMARKS = ["pipeline_overhead", "default_batching", "vlm_batching", "cache", "training_step", "scaling", "memory", "cli_startup", "int8"]
+WITH_GOAL = {"pipeline_overhead", "default_batching", "vlm_batching", "cache", "training_step", "cli_startup", "int8"}
 COMMON_KEYS = {"benchmark", "command", "date", "machine", "tiny", "repeats", "warmup", "title", "setup", "table"}
 MACHINE_KEYS = {"cpu_model", "logical_cores", "usable_cores", "torch_threads", "torch", "transformers"}
 # Runs every benchmark once (about 30 s on two loaded cores): `make test` runs it, `make test-fast` does not.
