@@ -137,6 +137,7 @@ def served(tokenizer, tiny_encoder_config, tmp_path_factory):
         demo.close()
 
 
+@pytest.mark.slow  # importing and starting Gradio takes 10-30 s
 def test_served_app_answers_on_localhost(served):
     _, url = served
     with urllib.request.urlopen(url, timeout=30) as response:
