@@ -6,14 +6,17 @@ import ray
 from multimodal_sentiment.inference.ray_engine import ClassifyPosts, DescribeImages
 
 ds = ray.data.read_parquet("s3://bucket/posts/")                      # columns id, text, image
-ds = ds.map_batches(DescribeImages, fn_constructor_kwargs={"model": "org/repo"},
+ds = ds.map_batches(DescribeImages, fn_constructor_kwargs={"model": "org/repo"}, batch_format="pandas",
                     batch_size=16, concurrency=4, num_gpus=1)         # the VLM stage (GPU pool)
-ds = ds.map_batches(ClassifyPosts, fn_constructor_kwargs={"model": "org/repo"},
+ds = ds.map_batches(ClassifyPosts, fn_constructor_kwargs={"model": "org/repo"}, batch_format="pandas",
                     batch_size=64, concurrency=8, num_cpus=1)         # the classifier stage (CPUs)
 ds.write_parquet("s3://bucket/predictions/")
 ```
 
-Each stage is a callable class: Ray builds it once per actor, so the pipeline (and the captioner)
+Each stage is a callable class on pandas batches (`batch_format="pandas"`); other keyword
+arguments: the column names (`text_column`, `image_column`, `description_column`, `id_column`),
+`image_root` for relative image paths, and any `predict` option (`device`, `quantize`, ...).
+Ray builds each once per actor, so the pipeline (and the captioner)
 loads once per worker, not per batch. Stage 1 (`DescribeImages`) fills `image_description` for
 rows that have an image and no description, with the model's image-to-text views (captioner /
 OCR); stage 2 (`ClassifyPosts`) runs the classifier on (text, description) and adds the
