@@ -46,6 +46,7 @@ from typing import Any
 
 import torch
 
+from ..cli_args import ArgumentParser
 from ..modeling.checkpoint_code import save_with_code
 from ..modeling.modeling_common import ensure_encoder_weights
 from .endpoint import write_endpoint_files
@@ -478,7 +479,7 @@ def _publish(staging: Path, output: Path, overwrite: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="multimodal-sentiment export",
         description=(
             "Write a self-contained, Hub-ready checkpoint folder (model.safetensors, config.json with auto_map and "
@@ -490,7 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  multimodal-sentiment export runs/era/checkpoint-500 exported/era --results results/test.json\n"
             "  multimodal-sentiment export model.pt exported/era --config config.json --tokenizer FacebookAI/roberta-base \\\n"
-            "      --key-map net.backbone.=era.encoder.\n"
+            "      --key_map net.backbone.=era.encoder.\n"
             "Key mapping rules for plain state dicts: see multimodal_sentiment/convert/keymap.py."
         ),
     )

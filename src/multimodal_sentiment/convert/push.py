@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cli_args import ArgumentParser
 from ..modeling.checkpoint_code import TASK
 from .export import PICKLE_SUFFIXES
 
@@ -124,7 +125,7 @@ def push_folder(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="multimodal-sentiment push",
         description=(
             "Upload a folder written by `multimodal-sentiment export` to the Hugging Face Hub and print the commit "

@@ -221,14 +221,20 @@ def run_demo(output_dir: str | Path, model: str | None = None, captioner: str | 
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="multimodal-sentiment demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    from ..cli_args import ArgumentParser
+
+    parser = ArgumentParser(prog="multimodal-sentiment demo", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", default="demo-output", help="where the example images and report.html go")
     parser.add_argument("--model", help="checkpoint folder or Hub id (default: the embedded default model)")
     parser.add_argument("--captioner", help="VLM id or folder to describe images (default: the model's, if available offline)")
     parser.add_argument("--verbose", action="store_true", help="show transformers' notices and loading bars")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.verbose:
         from ..quiet import set_verbose
 

@@ -166,7 +166,9 @@ def calibration_summary(raw_logits: np.ndarray, labels: np.ndarray, calibration:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="multimodal-sentiment calibrate", description=__doc__.split("\n\n")[0])
+    from ..cli_args import ArgumentParser
+
+    parser = ArgumentParser(prog="multimodal-sentiment calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", help="a trained model folder (e.g. runs/mvsa-multiple/era-mpnet/seed1)")
     parser.add_argument("--dataset", required=True, help="dataset folder or known name (see `load_dataset_by_name`)")
     parser.add_argument("--dataset_format", default=None, help="force a format: mvsa, msed, twitter, tumemo, table")

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..cli_args import ArgumentParser
 from . import gradio_app
 
 SPACE_REQUIREMENTS = (
@@ -131,7 +132,7 @@ def load_classifier(model: str | None, captioner: str | None, quantize: str | No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="multimodal-sentiment serve",
         description=__doc__.split("\n\n")[0].strip("`"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
