@@ -58,6 +58,7 @@ def test_a_single_post_stays_single_and_the_pipeline_setting_wins(batch_rows, ti
     assert seen == [5, 2]
 
 
+@pytest.mark.slow  # real weights: the embedded default and MiniLM
 def test_the_default_notice_and_loading_bars_are_held_back_until_verbose(capfd):
     """The recommended call prints nothing about the intentional default, and no loading bars;
     INFO verbosity brings both back (captured at the file descriptors: what a terminal shows)."""

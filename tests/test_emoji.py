@@ -99,6 +99,7 @@ def default_classifier():
     return pipeline("multimodal-sentiment", trust_remote_code=True, device="cpu")
 
 
+@pytest.mark.slow  # real weights: the embedded default and MiniLM
 def test_default_reads_emoji(default_classifier):
     assert json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["emoji_as_words"] is True
     love, anger = default_classifier(["today I feel 😍", "today I feel 😡"])

