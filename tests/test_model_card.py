@@ -172,3 +172,15 @@ def test_write_model_card_lists_the_code_files_and_template_ships_as_package_dat
     assert resources.files("multimodal_sentiment.model_card").joinpath("template.md").is_file()
     with pytest.raises(FileNotFoundError, match="no config.json"):
         write_model_card(tmp_path / "empty")
+
+
+def test_calibrated_results_show_temperature_offsets_and_ece(tmp_path):
+    calibrated = _result(1, 0.70) | {
+        "calibration": {"logit_temperature": 1.1652, "class_logit_bias": [0.0, 0.25, 0.0], "ece_before": 0.0402,
+                        "ece_after": 0.0145, "fitted_on": "validation"},
+    }  # fmt: skip
+    text = build_model_card(CONFIG, results=[calibrated]).text
+    assert "fitted on the validation split, stored in `config.json`" in text
+    row = next(line for line in text.splitlines() if "1.1652" in line)
+    assert "[0.0, 0.25, 0.0]" in row and "0.0402" in row and "0.0145" in row
+    assert "Calibration (" not in build_model_card(CONFIG, results=[_result(1, 0.70)]).text

@@ -291,10 +291,27 @@ def results_sections(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "per_class": per_class,
                 "provenance": markdown_table(provenance),
                 "view_coverage": coverage_table(group[0].get("view_coverage")) if len(group) == 1 else "",
+                "calibration": calibration_table(group),
                 "versions": group[0].get("versions") or {},
             }
         )
     return sections
+
+
+def calibration_table(runs: Sequence[Mapping[str, Any]]) -> str:
+    """Temperature, class offsets and ECE before/after of the calibrated runs ("" if none)."""
+    rows = [
+        {
+            "run": _run_label(run),
+            "temperature": str(run["calibration"]["logit_temperature"]),
+            "class offsets": str(run["calibration"].get("class_logit_bias") or "none"),
+            "ECE before": f"{run['calibration']['ece_before']:.4f}",
+            "ECE after": f"{run['calibration']['ece_after']:.4f}",
+        }
+        for run in runs
+        if isinstance(run.get("calibration"), Mapping)
+    ]
+    return markdown_table(rows) if rows else ""
 
 
 def _per_class_table(per_class: Any) -> str:
