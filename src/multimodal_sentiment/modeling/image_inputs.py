@@ -65,7 +65,8 @@ class ImageLimits:
     max_pixels: width x height above which an image is refused before it is decoded (None: no cap).
     max_bytes: largest file or download accepted, in bytes (None: no cap); a local file's size is
         checked before it is read, a URL's as it arrives.
-    timeout: seconds allowed for a whole URL download (connection and transfer).
+    timeout: wall-clock seconds allowed for a whole URL download (name lookup, connection,
+        headers and body together).
     """
 
     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS
@@ -128,9 +129,7 @@ def _label(image: Any) -> str:
     """How an error message names an input, before anything is known about its content."""
     if isinstance(image, dict):
         return _label(image["path"]) if image.get("path") and not image.get("bytes") else "image data"
-    if isinstance(image, (str, os.PathLike)):
-        return f"image {describe_source(image)}"
-    if isinstance(image, Image.Image):
+    if isinstance(image, (str, os.PathLike, Image.Image)):
         return f"image {describe_source(image)}"
     return "image data"
 
