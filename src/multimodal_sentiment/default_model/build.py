@@ -3,6 +3,8 @@ MiniLM's top layer, the token selector and the head train; the rest of MiniLM st
 
     multimodal-sentiment train --preset era-top-layer --dataset ../shared/data/mvsa-multiple \\
         --output_dir runs/mvsa-multiple/era-top-layer/seed1 --seed 1 --learning_rate 2e-4 ...
+    multimodal-sentiment calibrate runs/mvsa-multiple/era-top-layer/seed1 \\
+        --dataset ../shared/data/mvsa-multiple --class_bias macro_f1
     python -m multimodal_sentiment.default_model.build runs/mvsa-multiple/era-top-layer/seed1 \\
         --check-dataset ../shared/data/mvsa-multiple
 
