@@ -205,18 +205,6 @@ def test_caption_killed_mid_row_resumes_to_the_same_file(photos, tmp_path, blip_
     assert output.read_bytes() == reference.read_bytes()
 
 
-@pytest.mark.slow
-def test_caption_killed_at_several_random_points(photos, tmp_path, blip_dir):
-    rng = random.Random(SEED)
-    reference = tmp_path / "reference.csv"
-    assert cli_main(caption_args(photos, reference, blip_dir)) == 0
-    output = tmp_path / "captions.csv"
-    for spec in (f"write:{rng.randint(1, 3)}", f"write:{rng.randint(2, 4)}", f"after:{rng.uniform(0.5, 6):.2f}"):
-        run_killed(spec, caption_args(photos, output, blip_dir))
-    assert cli_main(caption_args(photos, output, blip_dir)) == 0
-    assert output.read_bytes() == reference.read_bytes()
-
-
 # ---------------------------------------------------------------- predict
 
 
@@ -266,15 +254,23 @@ def test_predict_killed_mid_line_resumes_to_the_same_results(tiny_era_dir, posts
 
 
 @pytest.mark.slow
-def test_predict_killed_at_several_random_points(tiny_era_dir, posts, tmp_path):
+@pytest.mark.parametrize("command", ["caption", "predict"])
+def test_killed_at_several_random_points(command, photos, posts, tiny_era_dir, blip_dir, tmp_path):
+    """Three kills in a row (two mid-line, one after a seeded random delay), then a last run."""
     rng = random.Random(SEED)
-    reference = tmp_path / "reference.jsonl"
-    assert cli_main(predict_args(tiny_era_dir, posts, reference)) == 0
-    output = tmp_path / "out.jsonl"
-    for spec in (f"write:{rng.randint(1, 4)}", f"write:{rng.randint(1, 4)}", f"after:{rng.uniform(0.5, 6):.2f}"):
-        run_killed(spec, predict_args(tiny_era_dir, posts, output))
-    assert cli_main(predict_args(tiny_era_dir, posts, output)) == 0
-    assert sorted(_predictions(output)) == sorted(_predictions(reference))
+    if command == "caption":
+        args, suffix = (lambda output: caption_args(photos, output, blip_dir)), ".csv"
+    else:
+        args, suffix = (lambda output: predict_args(tiny_era_dir, posts, output)), ".jsonl"
+    reference, output = tmp_path / f"reference{suffix}", tmp_path / f"out{suffix}"
+    assert cli_main(args(reference)) == 0
+    for spec in (f"write:{rng.randint(1, 4)}", f"write:{rng.randint(2, 4)}", f"after:{rng.uniform(0.5, 6):.2f}"):
+        run_killed(spec, args(output))
+    assert cli_main(args(output)) == 0
+    if command == "caption":
+        assert output.read_bytes() == reference.read_bytes()
+    else:
+        assert _predictions(output) == _predictions(reference)
 
 
 def test_checkpoint_completeness_is_decided_in_one_place(tmp_path):
