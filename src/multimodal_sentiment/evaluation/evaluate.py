@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from transformers import HfArgumentParser
 
+from ..cli_args import hf_argument_parser
 from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
 from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
 from ..data.options import DatasetOptions, load_dataset_from_options
@@ -31,7 +32,7 @@ TOKENIZED_CACHE_FOLDER = "tokenized"  # inside the output folder unless --cache_
 
 def build_parser() -> HfArgumentParser:
     """The dataset options are `DatasetOptions`, the same dataclass `train` parses."""
-    parser = HfArgumentParser(
+    parser = hf_argument_parser(
         DatasetOptions,
         prog="multimodal-sentiment evaluate",
         description="Metrics, confusion matrix, t-SNE map and cross-modal retrieval of trained models on one split.",

@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cli_args import ArgumentParser
 from ..data.schema import DESCRIPTION_FILES, IMAGE_SUFFIXES, TABLE_SUFFIXES, read_table
 from .resumable import (
     chunks,
@@ -58,7 +59,7 @@ class ImageItem:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="multimodal-sentiment caption",
         description="Describe every image of a folder or manifest with a VLM captioner (or OCR).",
         epilog=DISTRIBUTED_HELP,

@@ -42,6 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..cli_args import ArgumentParser, CommaList
 from ..data.options import add_dataset_arguments
 from ..data.schema import read_table
 from .resumable import (
@@ -59,7 +60,7 @@ from .resumable import (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="multimodal-sentiment predict",
         description="Classify every post of a CSV / JSON-lines file with the multimodal-sentiment pipeline.",
     )
@@ -78,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--captioner-revision", default=None)
     parser.add_argument("--captioner-prompt", default=None, help="override the captioner prompt ('' for none)")
     parser.add_argument("--captioner-max-new-tokens", type=int, default=None)
-    parser.add_argument("--image-views", default=None, help="comma-separated views, e.g. caption,ocr")
+    parser.add_argument(
+        "--image_views", nargs="+", action=CommaList, default=None, help="views in order, e.g. caption ocr (or caption,ocr)"
+    )
     parser.add_argument("--description-cache", default=None, help="JSON-lines file that persists image descriptions")
     parser.add_argument("--return-evidence", action="store_true", help="add the selected evidence tokens")
     parser.add_argument("--return-modalities", action="store_true", help="add text-only / description-only predictions")
@@ -152,7 +155,7 @@ def load_pipeline(args: argparse.Namespace) -> Any:
         "captioner_prompt": args.captioner_prompt,
         "captioner_revision": args.captioner_revision,
         "captioner_max_new_tokens": args.captioner_max_new_tokens,
-        "image_views": args.image_views.split(",") if args.image_views else None,
+        "image_views": list(args.image_views) if args.image_views else None,
     }
     options = {key: value for key, value in options.items() if value is not None}
     if args.captioner:
@@ -397,7 +400,7 @@ def dataset_describer(args: argparse.Namespace, classifier: Any) -> Any:
     from ..modeling.text_pairs import compose_description
 
     config = classifier.model.config
-    views = args.image_views.split(",") if args.image_views else list(getattr(config, "image_views", None) or [])
+    views = list(args.image_views) if args.image_views else list(getattr(config, "image_views", None) or [])
     separator = getattr(config, "view_separator", " . ")
     return lambda row: compose_description(row, views, separator) if views else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cli_args import comma_list
 from ..data.options import DatasetOptions
 from ..modeling.modeling_common import MINILM_HUB_ID, MPNET_HUB_ID
 
@@ -129,7 +130,8 @@ def apply_preset(model_args: ModelArguments, data_args: DataArguments, run_args:
     model_args.encoder_name_or_path = model_args.encoder_name_or_path or default_encoder()
     if data_args.image_views is None:
         data_args.image_views = ["caption"]
-    # `--image_views none` is how the command line spells "no description".
-    data_args.image_views = [v for v in data_args.image_views if v.lower() != "none"]
+    # `--image_views none` is how the command line spells "no description"; `caption,ocr` = `caption ocr`.
+    views = [view for word in data_args.image_views for view in comma_list(word)]
+    data_args.image_views = [v for v in views if v.lower() != "none"]
     if data_args.test_split is not None and data_args.test_split.lower() == "none":
         data_args.test_split = None

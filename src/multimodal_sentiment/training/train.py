@@ -26,6 +26,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
+from ..cli_args import hf_argument_parser
 from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
 from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
 from ..data.options import load_dataset_from_options
@@ -64,7 +65,7 @@ ERA_ONLY_FIELDS = (
 
 
 def build_parser() -> HfArgumentParser:
-    parser = HfArgumentParser((ModelArguments, DataArguments, RunArguments, TrainingArguments))
+    parser = hf_argument_parser((ModelArguments, DataArguments, RunArguments, TrainingArguments))
     parser.prog = "multimodal-sentiment train"
     # set_defaults keeps every default overridable from the command line (and shows it in --help).
     # Pinned memory only helps copies to an accelerator; without one torch warns on every loader.
