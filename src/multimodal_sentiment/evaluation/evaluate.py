@@ -138,11 +138,10 @@ def evaluate_model(
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     model.to(device).eval()
     if getattr(args, "quantize", None):  # --quantize int8: the accuracy cost of the pipeline's int8 path
-        from ..modeling.modeling_common import ensure_encoder_weights
         from ..modeling.quantization import check_quantizable, quantize_classifier
 
         check_quantizable(device)
-        quantize_classifier(ensure_encoder_weights(model))
+        quantize_classifier(model)  # loads a compact checkpoint's frozen encoder first
     config = model.config
     views = list(getattr(config, "image_views", None) or [])
     max_length = int(getattr(config, "max_input_tokens", None) or min(tokenizer.model_max_length, 512))
