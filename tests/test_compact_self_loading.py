@@ -20,10 +20,11 @@ from multimodal_sentiment.default_model import DEFAULT_MODEL_DIR
 LABELS = ["negative", "neutral", "positive"]
 
 
-@pytest.fixture
-def compact_dir(tmp_path, tiny_encoder_config, tokenizer):
+@pytest.fixture(scope="module")
+def compact_dir(tmp_path_factory, tiny_encoder_config, tokenizer):
     """A tiny ERA whose top encoder layer, selector and head trained a bit, exported compact: the
-    frozen encoder lives only in `tmp_path/encoder` (named by config.encoder_name_or_path)."""
+    frozen encoder lives only in `<tmp>/encoder` (named by config.encoder_name_or_path)."""
+    tmp_path = tmp_path_factory.mktemp("compact")
     torch.manual_seed(5)
     encoder_dir = tmp_path / "encoder"
     BertModel(tiny_encoder_config).save_pretrained(encoder_dir)
@@ -71,8 +72,11 @@ def test_from_pretrained_alone_predicts_with_the_pretrained_encoder(compact_dir,
 
 
 def test_an_unreachable_frozen_encoder_is_a_clear_error_not_noise(compact_dir, tokenizer, tmp_path):
-    shutil.rmtree(tmp_path / "encoder")
-    loaded = AutoModelForSequenceClassification.from_pretrained(compact_dir)
+    moved = shutil.copytree(compact_dir, tmp_path / "compact")
+    config = json.loads((moved / "config.json").read_text())
+    config["encoder_name_or_path"] = str(tmp_path / "encoder")  # a folder that does not exist
+    (moved / "config.json").write_text(json.dumps(config))
+    loaded = AutoModelForSequenceClassification.from_pretrained(moved)
     batch = tokenizer(["love it"], ["a party"], return_tensors="pt")
     with pytest.raises(OSError, match=r"compact checkpoint stores only the trained part of its encoder; the frozen rest comes from '.*encoder'") as error:
         loaded(**batch)
