@@ -284,7 +284,22 @@ class CallableCaptioner(ImageToText):
         return [normalize_whitespace(t) for t in output]
 
 
-CLEAN_FOR_OCR = "grey+autocontrast+median3"
+CLEAN_FOR_OCR = "respace:grey+autocontrast+median3,lines>=20px,same-letters"
+# The median filter is harmless to letters at least this tall (pixels of the line box); smaller
+# text could lose strokes, so it is read from the image as it is.
+_CLEAN_MIN_LINE_HEIGHT = 20
+
+
+def _tallest_line(result: Any) -> float:
+    """Height in pixels of the tallest text line RapidOCR found (0 without boxes)."""
+    heights = []
+    for item in result or []:
+        try:
+            ys = [float(point[1]) for point in item[0]]
+        except (TypeError, ValueError, IndexError):
+            continue
+        heights.append(max(ys) - min(ys))
+    return max(heights, default=0.0)
 
 
 def clean_for_ocr(image: Image.Image) -> Image.Image:
@@ -307,12 +322,14 @@ class OcrReader(ImageToText):
     Lines whose recognition confidence is below `min_score` are dropped. The engine is created
     on first use; RapidOCR is imported only then.
 
-    `clean=True` (default) reads a cleaned copy of the image: grey levels, contrast stretched,
-    3x3 median filter (`clean_for_ocr`). JPEG compression leaves "mosquito" noise around
-    high-contrast letters; in the gaps between words it looks like ink to the recogniser, whose
-    CTC decoding then drops the spaces ("I HATE MONDAYS" read as "IHATEMONDAYS" from a JPEG, right
-    from the PNG). Grey levels remove the chroma fringes and the median filter the speckle, so JPEG
-    and PNG copies of a card read the same. `clean` is part of the cache key.
+    `clean=True` (default) fixes the word spaces of large text. JPEG compression leaves "mosquito"
+    noise around high-contrast letters; in the gaps between words it looks like ink to the
+    recogniser, whose CTC decoding then drops the spaces ("I HATE MONDAYS" read as "IHATEMONDAYS"
+    from a JPEG, right from the PNG). So when the image's text lines are at least 20 px tall, a
+    cleaned copy is read too (`clean_for_ocr`: grey levels remove the chroma fringes, a 3x3 median
+    filter the speckle) and its reading is kept when it has the same letters (only the spaces may
+    differ); small text, which the median filter could damage, is read as it is. JPEG and PNG
+    copies of a card then read the same. `clean` is part of the cache key.
     """
 
     def __init__(self, min_score: float = 0.5, clean: bool = True):
@@ -346,10 +363,19 @@ class OcrReader(ImageToText):
         with self._lock:  # one engine, not documented as thread-safe: serialise
             engine = self._get_engine()
             for image in images:
-                result, _ = engine(clean_for_ocr(image) if self.clean else image)
-                lines = [text for _box, text, score in (result or []) if float(score) >= self.min_score]
-                texts.append(normalize_whitespace(" ".join(lines)))
+                result, _ = engine(image)
+                text = self._text(result)
+                if self.clean and text and _tallest_line(result) >= _CLEAN_MIN_LINE_HEIGHT:
+                    cleaned, _ = engine(clean_for_ocr(image))
+                    respaced = self._text(cleaned)
+                    if "".join(respaced.split()).lower() == "".join(text.split()).lower():
+                        text = respaced  # the same letters, the spaces the noise hid
+                texts.append(text)
         return texts
+
+    def _text(self, result: Any) -> str:
+        lines = [text for _box, text, score in (result or []) if float(score) >= self.min_score]
+        return normalize_whitespace(" ".join(lines))
 
     def _get_engine(self) -> Any:
         if self._engine is None:
