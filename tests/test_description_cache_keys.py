@@ -114,8 +114,6 @@ def test_the_key_depends_on_the_image_and_every_identity_field():
 
 def test_ocr_key_has_the_engine_version_and_threshold():
     assert OcrReader(0.5).identity() != OcrReader(0.8).identity()
-    assert OcrReader(0.5).identity() == {
-        "captioner": "rapidocr-onnxruntime",
-        "revision": OcrReader.version(),
-        "min_score": 0.5,
-    }
+    identity = OcrReader(0.5).identity()  # (more fields may join: any setting that changes the text)
+    assert identity["captioner"] == "rapidocr-onnxruntime"
+    assert identity["revision"] == OcrReader.version() and identity["min_score"] == 0.5
