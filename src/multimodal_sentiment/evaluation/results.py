@@ -3,7 +3,8 @@
 Schema (keep these keys): {"model", "model_type", "dataset", "split", "seed", "num_examples",
 "metrics": {"accuracy", "f1_weighted", "f1_macro", "precision_weighted", "recall_weighted",
 "per_class": {label: {"precision", "recall", "f1", "support"}}}, "command", "date", "machine",
-"versions"}; optional extra keys: "preset", "wall_time_s", "representations".
+"versions"}; optional extra keys: "preset", "wall_time_s", "representations", "view_coverage" (rows of the
+evaluated split that carry each image view; see `multimodal_sentiment.data.coverage`).
 """
 
 from __future__ import annotations
