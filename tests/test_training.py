@@ -81,8 +81,16 @@ def test_presets_fill_only_what_was_not_given(capsys):
     assert parse("--preset", "misr")[0].model_kind == "misr"
     assert parse("--preset", "era-compact")[0].encoder_trained_layers == 0
     assert parse("--preset", "era-top-layer")[0].encoder_trained_layers == 1
+    mpnet = parse("--preset", "era-mpnet")
+    assert mpnet[0].encoder_name_or_path == "sentence-transformers/all-mpnet-base-v2"
+    assert mpnet[1].image_views == ["caption", "ocr"] and mpnet[0].uniformity_weight is None  # the config's 0.1
+    baseline = parse("--preset", "text-only-mpnet")
+    assert baseline[0].encoder_name_or_path == "sentence-transformers/all-mpnet-base-v2"
+    assert baseline[1].image_views == [] and baseline[0].token_top_k == 0
+    assert parse("--preset", "era-mpnet", "--encoder_name_or_path", "x/y")[0].encoder_name_or_path == "x/y"
     assert set(PRESETS) == {
         "text-only", "era-caption", "era-caption-ocr", "era-no-topk", "era-no-uniformity", "misr", "era-compact", "era-top-layer",
+        "era-mpnet", "text-only-mpnet",
     }  # fmt: skip
     with pytest.raises(SystemExit):
         parse("--preset", "era-best")
