@@ -16,7 +16,6 @@ only after everything is chosen.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -165,14 +164,15 @@ def calibration_summary(raw_logits: np.ndarray, labels: np.ndarray, calibration:
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ..cli_args import ArgumentParser
+def build_parser() -> Any:
+    """The dataset options are `DatasetOptions`, the dataclass `train` and `evaluate` parse."""
+    from ..cli_args import hf_argument_parser
+    from ..data.options import DatasetOptions
 
-    parser = ArgumentParser(prog="multimodal-sentiment calibrate", description=__doc__.split("\n\n")[0])
+    parser = hf_argument_parser(
+        DatasetOptions, prog="multimodal-sentiment calibrate", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("model_dir", help="a trained model folder (e.g. runs/mvsa-multiple/era-mpnet/seed1)")
-    parser.add_argument("--dataset", required=True, help="dataset folder or known name (see `load_dataset_by_name`)")
-    parser.add_argument("--dataset_format", default=None, help="force a format: mvsa, msed, twitter, tumemo, table")
-    parser.add_argument("--label_column", default=None, help="another label column, e.g. MSED's emotion")
     parser.add_argument("--validation_split", default="validation", help="the split the calibration is fitted on")
     parser.add_argument("--test_split", default="test", help="split reported after fitting ('none' to skip)")
     parser.add_argument(
@@ -185,7 +185,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--max_accuracy_drop", type=float, default=1.0, help="points of validation accuracy the offsets may cost"
     )
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N rows of each split (smoke runs)")
     return parser
 
 
@@ -216,22 +215,21 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    options, args = build_parser().parse_args_into_dataclasses(args=argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     import multimodal_sentiment  # noqa: F401  (registers this package's models with the Auto classes)
 
-    from ..data import get_split, load_dataset_by_name
+    from ..data import get_split
+    from ..data.options import load_dataset_from_options
     from ..data.schema import canonical_split
     from .evaluate import _label_ids_for_model
 
     model_dir = Path(args.model_dir)
     if not (model_dir / "config.json").is_file():
         raise SystemExit(f"calibrate: {model_dir} holds no config.json; pass a trained model folder.")
-    data = load_dataset_by_name(
-        args.dataset, dataset_format=args.dataset_format, label_column=args.label_column, limit=args.limit
-    )
+    data = load_dataset_from_options(options)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()  # a compact one loads its encoder itself
 
