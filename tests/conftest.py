@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from helpers import ImageServer, build_tiny_blip, encode, write_mvsa  # noqa: E402
+from helpers import ImageServer, build_tiny_blip, encode, tiny_era_classifier, write_mvsa  # noqa: E402
 
 # Which skips a run may have, and the CI check (tests/skip_policy.py): its hooks run from here.
 from skip_policy import (  # noqa: E402, F401
@@ -67,16 +67,7 @@ def tiny_encoder_config(tokenizer):
 @pytest.fixture
 def tiny_era(tiny_encoder_config, tokenizer):
     """A tiny random EraForSequenceClassification (3 labels, K=4) in eval mode."""
-    from multimodal_sentiment import EraConfig, EraForSequenceClassification
-
-    torch.manual_seed(0)
-    config = EraConfig(
-        encoder_config=tiny_encoder_config.to_dict(),
-        token_top_k=4,
-        special_token_ids=sorted(set(tokenizer.all_special_ids)),
-        captioner=None,
-    )
-    return EraForSequenceClassification(config).eval()
+    return tiny_era_classifier(tokenizer, tiny_encoder_config)
 
 
 @pytest.fixture

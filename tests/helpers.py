@@ -235,3 +235,15 @@ def assert_carries_the_pipeline(folder: Path) -> None:
     custom = json.loads((folder / "config.json").read_text())["custom_pipelines"]
     assert custom["multimodal-sentiment"]["impl"] == "pipeline_multimodal_sentiment.MultimodalSentimentPipeline"
     assert custom["multimodal-sentiment"]["pt"] == ["AutoModelForSequenceClassification"]
+
+
+def tiny_era_classifier(tokenizer: Any, encoder_config: Any, **config_fields: Any) -> Any:
+    """A tiny random EraForSequenceClassification (3 labels, K=4, seed 0, no captioner) in eval
+    mode; `config_fields` override EraConfig fields (e.g. `image_views=["ocr"]`)."""
+    from multimodal_sentiment import EraConfig, EraForSequenceClassification
+
+    torch.manual_seed(0)
+    fields = {"token_top_k": 4, "special_token_ids": sorted(set(tokenizer.all_special_ids)), "captioner": None}
+    config = EraConfig(encoder_config=encoder_config.to_dict(), **(fields | config_fields))
+    return EraForSequenceClassification(config).eval()
+

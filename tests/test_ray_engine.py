@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
+from helpers import tiny_era_classifier
 from skip_policy import optional_module
 
 from multimodal_sentiment.demo.examples import draw_card
@@ -30,18 +30,8 @@ def ray_local():
 
 @pytest.fixture(scope="module")
 def ocr_era_dir(tokenizer, tiny_encoder_config, tmp_path_factory) -> Path:
-    from multimodal_sentiment import EraConfig, EraForSequenceClassification
-
-    torch.manual_seed(0)
-    config = EraConfig(
-        encoder_config=tiny_encoder_config.to_dict(),
-        token_top_k=4,
-        special_token_ids=sorted(set(tokenizer.all_special_ids)),
-        captioner=None,
-        image_views=["ocr"],
-    )
     folder = tmp_path_factory.mktemp("ray-era")
-    EraForSequenceClassification(config).eval().save_pretrained(folder)
+    tiny_era_classifier(tokenizer, tiny_encoder_config, image_views=["ocr"]).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import torch
+from helpers import tiny_era_classifier
 from skip_policy import optional_module, skip_optional
 from transformers import pipeline
 
@@ -108,18 +108,8 @@ def served(tokenizer, tiny_encoder_config, tmp_path_factory):
     """The page around a tiny ERA classifier whose image view is OCR, served on 127.0.0.1."""
     optional_module("gradio", "serve")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from multimodal_sentiment import EraConfig, EraForSequenceClassification
-
-    torch.manual_seed(0)
-    config = EraConfig(
-        encoder_config=tiny_encoder_config.to_dict(),
-        token_top_k=4,
-        special_token_ids=sorted(set(tokenizer.all_special_ids)),
-        captioner=None,
-        image_views=["ocr"],
-    )
     folder = tmp_path_factory.mktemp("served-era")
-    EraForSequenceClassification(config).eval().save_pretrained(folder)
+    tiny_era_classifier(tokenizer, tiny_encoder_config, image_views=["ocr"]).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     classifier = pipeline(
         "multimodal-sentiment", model=str(folder), pipeline_class=MultimodalSentimentPipeline, device="cpu"
