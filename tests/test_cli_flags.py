@@ -11,7 +11,7 @@ import re
 import pytest
 
 from multimodal_sentiment import cli
-from multimodal_sentiment.cli_args import ArgumentParser, CommaList
+from multimodal_sentiment.cli.args import ArgumentParser, CommaList
 
 KEBAB_OPTION = re.compile(r"(?<![\w-])--[a-z0-9]+-[a-z0-9-]+")
 

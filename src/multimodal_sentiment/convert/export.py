@@ -46,7 +46,7 @@ from typing import Any
 
 import torch
 
-from ..cli_args import ArgumentParser
+from ..cli.args import ArgumentParser
 from ..modeling.checkpoint_code import save_with_code
 from ..modeling.modeling_common import ensure_encoder_weights
 from .endpoint import write_endpoint_files

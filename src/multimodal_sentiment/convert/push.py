@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cli_args import ArgumentParser
+from ..cli.args import ArgumentParser
 from ..modeling.checkpoint_code import TASK
 from .export import PICKLE_SUFFIXES
 

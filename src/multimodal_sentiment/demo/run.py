@@ -222,7 +222,7 @@ def run_demo(output_dir: str | Path, model: str | None = None, captioner: str | 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli_args import ArgumentParser
+    from ..cli.args import ArgumentParser
 
     parser = ArgumentParser(prog="multimodal-sentiment demo", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -166,7 +166,7 @@ def calibration_summary(raw_logits: np.ndarray, labels: np.ndarray, calibration:
 
 def build_parser() -> Any:
     """The dataset options are `DatasetOptions`, the dataclass `train` and `evaluate` parse."""
-    from ..cli_args import hf_argument_parser
+    from ..cli.args import hf_argument_parser
     from ..data.options import DatasetOptions
 
     parser = hf_argument_parser(

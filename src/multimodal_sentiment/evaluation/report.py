@@ -177,7 +177,7 @@ def update_markdown(path: Path, table: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..cli_args import ArgumentParser
+    from ..cli.args import ArgumentParser
 
     parser = ArgumentParser(prog="multimodal-sentiment report", description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", help="results.json files, or folders searched recursively")

@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cli_args import ArgumentParser
+from ..cli.args import ArgumentParser
 from ..data.schema import DESCRIPTION_FILES, IMAGE_SUFFIXES, TABLE_SUFFIXES, read_table
 from .resumable import (
     chunks,

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..cli_args import ArgumentParser, CommaList
+from ..cli.args import ArgumentParser, CommaList
 from ..data.options import add_dataset_arguments
 from ..data.schema import read_table
 from .resumable import (

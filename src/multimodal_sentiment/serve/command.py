@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..cli_args import ArgumentParser
+from ..cli.args import ArgumentParser
 from . import gradio_app
 
 SPACE_REQUIREMENTS = (

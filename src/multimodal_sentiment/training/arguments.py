@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cli_args import comma_list
+from ..cli.args import comma_list
 from ..data.options import DatasetOptions
 from ..modeling.modeling_common import MINILM_HUB_ID, MPNET_HUB_ID
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
-from ..cli_args import hf_argument_parser
+from ..cli.args import hf_argument_parser
 from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
 from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
 from ..data.options import load_dataset_from_options

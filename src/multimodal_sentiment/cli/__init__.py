@@ -1,8 +1,12 @@
 """The `multimodal-sentiment` command: dataset-scale work (caption, train, evaluate, report,
 predict, export, push, demo).
 
-Each subcommand lives in its own module as `main(argv: list[str] | None) -> int`; this file
-only dispatches, so `multimodal-sentiment --help` stays fast (nothing heavy is imported).
+Each subcommand lives in its own module as `main(argv: list[str] | None) -> int`, the one place
+that parses its argv and turns the namespace into the typed arguments of the library functions
+it calls. This package owns the command line: `COMMANDS` and the dispatcher `main` here, the
+shared flag style and argument groups in `cli/args.py`. It only dispatches, so
+`multimodal-sentiment --help` stays fast (nothing heavy is imported).
+`python -m multimodal_sentiment.cli` (e.g. under `torchrun -m`) runs the same `main`.
 """
 
 from __future__ import annotations
@@ -42,7 +46,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
