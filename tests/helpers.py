@@ -230,7 +230,15 @@ def from_folder(folder: Path, **kwargs) -> Any:
 
 
 def assert_carries_the_pipeline(folder: Path) -> None:
-    for name in ("pipeline_multimodal_sentiment.py", "image_inputs.py", "image_to_text.py", "text_pairs.py"):
+    for name in (
+        "pipeline_multimodal_sentiment.py",
+        "post_inputs.py",
+        "pipeline_outputs.py",
+        "input_spec.py",
+        "image_inputs.py",
+        "image_to_text.py",
+        "text_pairs.py",
+    ):
         assert (folder / name).is_file(), name
     custom = json.loads((folder / "config.json").read_text())["custom_pipelines"]
     assert custom["multimodal-sentiment"]["impl"] == "pipeline_multimodal_sentiment.MultimodalSentimentPipeline"

@@ -318,7 +318,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "pipeline/scores-under-permuted-labels",
-        "modeling/pipeline_multimodal_sentiment.py",
+        "modeling/pipeline_outputs.py",
         '"scores": {config.id2label[i]: float(p) for i, p in enumerate(probabilities.tolist())},',
         '"scores": {config.id2label[len(config.id2label) - 1 - i]: float(p) for i, p in enumerate(probabilities.tolist())},',
         ("test_pipeline_text_only.py",),

@@ -116,7 +116,7 @@ class DescribeImages(_Stage):
         for position in range(len(batch)):
             row = batch.iloc[position]
             image = _cell(row.get(self.image_column))
-            if image is None or _cell(row.get(self.description_column)) is not None or not settings.views:
+            if image is None or _cell(row.get(self.description_column)) is not None or not settings.image_views:
                 continue
             try:
                 images.append(load_image_input(resolve_image(image, self.image_root), pipe.image_limits))
@@ -126,10 +126,10 @@ class DescribeImages(_Stage):
         if images:
             described = pipe.describer.describe(
                 images,
-                settings.views,
+                settings.image_views,
                 hashes=[image_content_hash(image) for image in images],
-                prompt=settings.prompt,
-                max_new_tokens=settings.max_new_tokens,
+                prompt=settings.captioner_prompt,
+                max_new_tokens=settings.captioner_max_new_tokens,
             )
             column = batch.columns.get_loc(self.description_column)
             for position, (text, used) in zip(todo, described, strict=True):

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     # Never executed. `save_pretrained` copies the files a config or modeling file imports,
     # recursively; every config imports this file, so every checkpoint gets the pipeline file
     # (and its siblings) too and answers `pipeline(model=checkpoint, trust_remote_code=True)`.
+    # The pipeline's own siblings (post_inputs, pipeline_outputs, input_spec, image_*) follow from
+    # its imports; input_spec.py is named here too because training and evaluation read it as well.
+    from .input_spec import InputSpec  # noqa: F401
     from .pipeline_multimodal_sentiment import MultimodalSentimentPipeline  # noqa: F401
 
 TASK = "multimodal-sentiment"
