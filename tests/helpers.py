@@ -234,6 +234,7 @@ def assert_carries_the_pipeline(folder: Path) -> None:
         "pipeline_multimodal_sentiment.py",
         "post_inputs.py",
         "pipeline_outputs.py",
+        "describe_stage.py",
         "input_spec.py",
         "image_inputs.py",
         "image_to_text.py",

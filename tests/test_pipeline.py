@@ -323,7 +323,7 @@ def test_text_only_and_precomputed_calls_never_make_a_captioner(tiny_era, tokeni
     classifier = in_process(tiny_era, tokenizer, captioner="org/captioner-that-does-not-exist")
     classifier({"text": "hello"})
     classifier([{"image_description": "a cat"}, {"text": "x", "image": RED, "image_description": "a red wall"}])
-    assert classifier._describer is None
+    assert classifier.describe_stage._describer is None
 
 
 def test_captioner_loads_lazily_and_once(tiny_era, tokenizer, blip_dir, monkeypatch):

@@ -24,30 +24,17 @@ a time. Its parts live beside it: reading inputs in `post_inputs.py`, the result
 from __future__ import annotations
 
 import itertools
-import os
-import threading
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import torch
 from transformers import Pipeline
 
 from .checkpoint_code import TASK
+from .describe_stage import DescribeOptions, DescribeStage, make_cache
 from .image_inputs import DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_URL_TIMEOUT, ImageLimits
-from .image_to_text import (
-    CAPTION_VIEW,
-    OCR_VIEW,
-    CaptionerFallbackWarning,
-    CaptionerUnavailableError,
-    DescriptionCache,
-    ImageDescriber,
-    ImageToText,
-    OcrReader,
-    build_captioner,
-    captioner_source_problem,
-)
+from .image_to_text import DescriptionCache, ImageDescriber
 from .input_spec import InputSpec
 from .pipeline_outputs import PostResult, evidence, prediction, token_info
 from .post_inputs import (
@@ -65,7 +52,6 @@ from .quantization import (
     check_captioner_quantizable,
     check_quantizable,
     check_quantize,
-    quantize_captioner_on_load,
     quantize_classifier,
 )
 from .text_pairs import emoji_to_words
@@ -73,17 +59,6 @@ from .text_pairs import emoji_to_words
 # Lists, datasets and generators are classified (and their images described) this many at a time
 # unless the pipeline or the call sets batch_size; a single post is always a batch of one.
 DEFAULT_BATCH_SIZE = 16
-
-
-@dataclass(frozen=True)
-class DescribeOptions:
-    """Options of the image-to-text stage, which runs in `__call__` before `preprocess` (images are
-    described a chunk at a time): the pipeline's defaults, each overridable per call."""
-
-    captioner_prompt: str | None
-    captioner_max_new_tokens: int
-    image_views: tuple[str, ...]
-    on_error: str
 
 
 # Every per-call option, named once: the stages that read it ("describe": `DescribeOptions`) and
@@ -206,19 +181,7 @@ class MultimodalSentimentPipeline(Pipeline):
                 "This MISR checkpoint reads pixels (config.vision_config is set) but no image processor was "
                 "found: save it next to the model (preprocessor_config.json) or pass image_processor=..."
             )
-        self.captioner_spec = captioner if captioner is not None else getattr(config, "captioner", None)
-        # A captioner passed here replaces the config's, so the config's revision no longer applies.
-        self.captioner_revision = (
-            captioner_revision
-            if captioner is not None
-            else captioner_revision or getattr(config, "captioner_revision", None)
-        )
-        self.captioner_dtype = None if requested_dtype in (None, "auto") else requested_dtype
-        self.captioner_generate_kwargs = dict(captioner_generate_kwargs or {})
-        self.captioner_load_kwargs = dict(captioner_load_kwargs or {})
-        self.view_separator = view_separator if view_separator is not None else getattr(config, "view_separator", " . ")
         self.image_limits = ImageLimits(max_pixels=max_image_pixels, max_bytes=max_image_bytes, timeout=image_timeout)
-        self.description_cache = _make_cache(description_cache, description_cache_file)
         self._defaults = DescribeOptions(
             captioner_prompt=captioner_prompt
             if captioner_prompt is not None
@@ -229,13 +192,27 @@ class MultimodalSentimentPipeline(Pipeline):
             image_views=check_views(image_views if image_views is not None else getattr(config, "image_views", None)),
             on_error=check_on_error(on_error),
         )
-        self._describer: ImageDescriber | None = None
-        self._describer_lock = threading.Lock()
-        # Named by the caller (an error if it cannot load) or taken from the config (OCR fallback).
-        self.captioner_explicit = captioner is not None
-        self._captioner_problem: str | None = None
-        self._captioner_checked = False
-        self._captioner_check_lock = threading.Lock()
+        self.describe_stage = DescribeStage(
+            captioner if captioner is not None else getattr(config, "captioner", None),
+            explicit=captioner is not None,  # the caller's must load; the config's may fall back to OCR
+            # A captioner passed here replaces the config's, so the config's revision no longer applies.
+            revision=captioner_revision
+            if captioner is not None
+            else captioner_revision or getattr(config, "captioner_revision", None),
+            defaults=self._defaults,
+            generate_kwargs=captioner_generate_kwargs,
+            load_kwargs=captioner_load_kwargs,
+            device=self.device,
+            dtype=None if requested_dtype in (None, "auto") else requested_dtype,
+            quantize=self.captioner_quantize,
+            cache=make_cache(description_cache, description_cache_file),
+            separator=view_separator if view_separator is not None else getattr(config, "view_separator", " . "),
+        )
+
+    @property
+    def describer(self) -> ImageDescriber:
+        """The image-to-text views and cache (`DescribeStage.describer`), made on first use."""
+        return self.describe_stage.describer
 
     # ------------------------------------------------------------ calling
 
@@ -312,90 +289,6 @@ class MultimodalSentimentPipeline(Pipeline):
 
     # ------------------------------------------------------------ image-to-text stage
 
-    @property
-    def describer(self) -> ImageDescriber:
-        """The image-to-text stage (views + cache), made on first use. Its captioner's weights
-        load on the first image that is not in the cache."""
-        with self._describer_lock:
-            if self._describer is None:
-                self._describer = ImageDescriber(
-                    {CAPTION_VIEW: self._make_captioner, OCR_VIEW: OcrReader},
-                    cache=self.description_cache,
-                    separator=self.view_separator,
-                )
-            return self._describer
-
-    def _make_captioner(self) -> ImageToText:
-        if self.captioner_spec is None:
-            raise ValueError(
-                "This model's config names no captioner (config.captioner is None): pass "
-                "pipeline(..., captioner='Salesforce/blip-image-captioning-base') or a callable, or give each "
-                "input a precomputed 'image_description'."
-            )
-        captioner = build_captioner(
-            self.captioner_spec,
-            revision=self.captioner_revision,
-            prompt=self._defaults.captioner_prompt,
-            max_new_tokens=self._defaults.captioner_max_new_tokens,
-            generate_kwargs=self.captioner_generate_kwargs,
-            device=self.device,
-            dtype=self.captioner_dtype,
-            load_kwargs=self.captioner_load_kwargs,
-        )
-        return quantize_captioner_on_load(captioner) if self.captioner_quantize else captioner
-
-    def _usable_views(self, options: DescribeOptions) -> DescribeOptions:
-        """The views this call can run: the caption view is swapped for OCR (with one warning) when the
-        config's captioner cannot be loaded here; a captioner the caller named must load or it is an error."""
-        if CAPTION_VIEW not in options.image_views or self._check_captioner() is None:
-            return options
-        views = tuple(view for view in options.image_views if view != CAPTION_VIEW)
-        return replace(options, image_views=views if OCR_VIEW in views else (*views, OCR_VIEW))
-
-    def _check_captioner(self) -> str | None:
-        """Once per pipeline, in seconds: None when the captioner loads (it is loaded now), else why
-        not (the config's captioner: a warning and OCR instead; the caller's: CaptionerUnavailableError)."""
-        with self._captioner_check_lock:
-            if self._captioner_checked:
-                return self._captioner_problem
-            spec, problem = self.captioner_spec, None
-            if isinstance(spec, (str, os.PathLike)):
-                problem, load_kwargs = captioner_source_problem(os.fspath(spec), self.captioner_revision)
-                if problem is None:
-                    for key, value in load_kwargs.items():
-                        self.captioner_load_kwargs.setdefault(key, value)
-                    try:
-                        load = getattr(self.describer.view(CAPTION_VIEW), "load", None)
-                        if callable(load):
-                            load()
-                    except Exception as err:  # noqa: BLE001 - missing files, missing packages, bad weights
-                        with self._describer_lock:
-                            if self._describer is not None:
-                                self._describer._views.pop(CAPTION_VIEW, None)
-                        first_line = (str(err).strip().splitlines() or [""])[0][:300]
-                        problem = f"loading it failed ({type(err).__name__}: {first_line})"
-            if problem is not None:
-                ocr_ready = OcrReader.available()
-                if self.captioner_explicit or not ocr_ready:
-                    whose = "The captioner" if self.captioner_explicit else "The model config's captioner"
-                    raise CaptionerUnavailableError(
-                        f"{whose} {os.fspath(spec)!r} cannot be loaded: {problem}. Remedies: "
-                        "image_views=['ocr'] (RapidOCR reads the words in images"
-                        + ("" if ocr_ready else "; pip install rapidocr-onnxruntime")
-                        + "), captioner='path/to/local/folder' (a saved image-text-to-text model), "
-                        "captioner=<callable: list of PIL images -> list of str>, or precomputed "
-                        "'image_description' inputs."
-                    )
-                warnings.warn(
-                    f"The model config's captioner {os.fspath(spec)!r} cannot be loaded ({problem}): describing "
-                    "images with OCR (RapidOCR) instead. Choose one with pipeline(..., captioner='<model id or "
-                    "folder>' or a callable), or pass image_views=['ocr'] to use OCR without this warning.",
-                    CaptionerFallbackWarning,
-                    stacklevel=2,
-                )
-            self._captioner_problem, self._captioner_checked = problem, True
-            return problem
-
     def _prepare(
         self, iterator: Iterator[Any], chunk_size: int, options: DescribeOptions, single: bool = False
     ) -> Iterator[Post]:
@@ -431,7 +324,7 @@ class MultimodalSentimentPipeline(Pipeline):
                     post.fail(message)
             pending = []
         if pending:
-            self._describe(pending, self._usable_views(options))
+            self.describe_stage.describe(pending, self.describe_stage.usable_views(options))
         for post in posts:
             post.needs_description, post.image_hash = False, None
             if self.input_spec.emoji_as_words:  # what the model reads (evidence words too); outputs keep the original
@@ -439,30 +332,6 @@ class MultimodalSentimentPipeline(Pipeline):
             if not self.input_spec.reads_pixels:
                 post.image = None  # the description replaces the pixels
         return posts
-
-    def _describe(self, posts: list[Post], options: DescribeOptions) -> None:
-        try:
-            results = self.describer.describe(
-                [post.image for post in posts],
-                options.image_views,
-                hashes=[post.image_hash for post in posts],
-                prompt=options.captioner_prompt,
-                max_new_tokens=options.captioner_max_new_tokens,
-            )
-        except Exception as err:
-            if options.on_error == "raise":
-                raise
-            if len(posts) == 1:
-                posts[0].fail(f"{where(posts[0].index)}: describing its image failed: {err}")
-                return
-            # Record mode: retry one by one so a single bad image does not cost the whole batch.
-            for post in posts:
-                self._describe([post], options)
-            return
-        for post, (description, used_views) in zip(posts, results, strict=True):
-            post.description = description
-            post.image_description = description or ""
-            post.description_views = used_views
 
     # ------------------------------------------------------------ classifier stage
 
@@ -529,22 +398,6 @@ class MultimodalSentimentPipeline(Pipeline):
 
     def _run(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.model(**{key: value.to(self.device) for key, value in inputs.items()}).logits
-
-
-def _make_cache(spec: bool | int | DescriptionCache | None, path: str | None) -> DescriptionCache | None:
-    if isinstance(spec, DescriptionCache):
-        if path is not None:
-            raise ValueError("Give description_cache_file to a new cache only, not with a DescriptionCache object.")
-        return spec
-    if spec is False or spec == 0:
-        if path is not None:
-            raise ValueError("description_cache_file needs the cache enabled (description_cache=True or a size).")
-        return None
-    if spec is None or spec is True:
-        return DescriptionCache(path=path)
-    if isinstance(spec, int):
-        return DescriptionCache(max_entries=spec, path=path)
-    raise TypeError(f"description_cache must be True, False, a size or a DescriptionCache; got {type(spec).__name__}")
 
 
 __all__ = ["DEFAULT_BATCH_SIZE", "MultimodalInputError", "MultimodalSentimentPipeline", "TASK"]
