@@ -16,6 +16,10 @@ export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 DATA_ROOT=${DATA_ROOT:-../shared/data}
 JOBS=${JOBS:-experiments/queue.jobs}
 mkdir -p runs/logs
+# Linux autogroup scheduling shares the CPU fairly between sessions whatever their `nice`, so a
+# test run started in another terminal halves the training's share. Raise this session's group
+# (needs CAP_SYS_NICE; ignored without). QUEUE_AUTOGROUP_NICE=0 turns it off.
+echo "${QUEUE_AUTOGROUP_NICE:--10}" > /proc/self/autogroup 2>/dev/null || true
 COMMON=(--max_length 128 --per_device_train_batch_size 32 --train_sampling_strategy group_by_length
         --disable_tqdm true)
 
