@@ -160,6 +160,26 @@ def test_evaluate_one_model_default_output_and_switches(tmp_path, mvsa_dir, tiny
     assert not (out / "tsne.png").exists() and (out / "confusion_matrix.png").exists()
 
 
+def test_evaluate_models_from_python_and_the_default_builds_metric_check(tmp_path, mvsa_dir, tiny_era_dir):
+    """`evaluate_models` takes typed options (no argv); `default_model.build` checks the shipped
+    weights' metrics through it and refuses a drift."""
+    from multimodal_sentiment.data.options import DatasetOptions
+    from multimodal_sentiment.default_model.build import check_shipped_metrics
+    from multimodal_sentiment.evaluation.evaluate import EvaluationArguments, evaluate_models
+
+    options = DatasetOptions(dataset=str(mvsa_dir), cache_dir=str(tmp_path / "cache"))
+    settings = EvaluationArguments(output_dir=str(tmp_path / "eval"), no_tsne=True, no_retrieval=True)
+    (record,) = evaluate_models([str(tiny_era_dir)], options, settings)
+    assert record == json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert record["split"] == "test" and record["num_examples"] == 6
+    run = {"split": "test", "metrics": record["metrics"]}
+    shipped = check_shipped_metrics(tiny_era_dir, run, str(mvsa_dir), tmp_path / "work")
+    assert shipped == {name: record["metrics"][name] for name in ("accuracy", "f1_weighted")}
+    drifted = {"split": "test", "metrics": {**record["metrics"], "accuracy": record["metrics"]["accuracy"] - 0.1}}
+    with pytest.raises(ValueError, match="storing the trained layers in float16 changed the model"):
+        check_shipped_metrics(tiny_era_dir, drifted, str(mvsa_dir), tmp_path / "work2")
+
+
 def test_evaluate_refuses_a_model_with_other_labels(tmp_path, mvsa_dir, tiny_encoder_config, tokenizer):
     config = EraConfig(encoder_config=tiny_encoder_config.to_dict(), id2label={0: "sad", 1: "glad"}, captioner=None)
     folder = tmp_path / "two-labels"

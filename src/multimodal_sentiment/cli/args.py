@@ -13,8 +13,13 @@ Imports only the standard library: `multimodal-sentiment --help` stays instant.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import types
+import typing
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+OptionsT = TypeVar("OptionsT")
 
 
 def snake_flag(option: str) -> str:
@@ -110,4 +115,44 @@ class CommaList(argparse.Action):
         setattr(namespace, self.dest, [item for word in values for item in comma_list(word)])
 
 
-__all__ = ["ArgumentParser", "SnakeCaseOptions", "CommaList", "comma_list", "hf_argument_parser", "kebab_flag", "snake_flag"]
+def add_dataclass_arguments(container: Any, cls: type, names: Sequence[str] | None = None) -> None:
+    """Declare the fields of the dataclass `cls` (all, or `names`) as options of a parser or
+    argument group: `--field` with the field's type, default and metadata (help, choices, nargs);
+    a `list[...]` field takes one or more values; a bool is a switch (`--field`, or `--no_field`
+    when it defaults to True), so it never swallows the word after it as `HfArgumentParser`'s
+    `--flag [bool]` does. A field without a default is optional here (None). The dataclass is the
+    one declaration of the options; `options_from(cls, namespace)` reads them back."""
+    hints = typing.get_type_hints(cls)
+    for spec in dataclasses.fields(cls):
+        if names is not None and spec.name not in names:
+            continue
+        kind = hints[spec.name]
+        if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        if spec.default is not dataclasses.MISSING:
+            default = spec.default
+        elif spec.default_factory is not dataclasses.MISSING:
+            default = spec.default_factory()
+        else:
+            default = None
+        extra = dict(spec.metadata)
+        if kind is bool:
+            negated = default is True
+            flag = f"--no_{spec.name}" if negated else f"--{spec.name}"
+            container.add_argument(flag, dest=spec.name, action="store_false" if negated else "store_true", **extra)
+            continue
+        if typing.get_origin(kind) is list:
+            kind = typing.get_args(kind)[0]
+            extra.setdefault("nargs", "+")
+        container.add_argument(f"--{spec.name}", dest=spec.name, type=kind, default=default, **extra)
+
+
+def options_from(cls: type[OptionsT], namespace: argparse.Namespace, **overrides: Any) -> OptionsT:
+    """The dataclass `cls` (e.g. `DatasetOptions`) from a parsed namespace: the fields it holds (the
+    rest keep their defaults), then `overrides`. A command's `main` hands the library typed options
+    this way; the library never sees the namespace."""
+    values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls) if f.init and hasattr(namespace, f.name)}
+    return cls(**{**values, **overrides})
+
+
+__all__ = ["ArgumentParser", "SnakeCaseOptions", "CommaList", "add_dataclass_arguments", "comma_list", "hf_argument_parser", "kebab_flag", "options_from", "snake_flag"]

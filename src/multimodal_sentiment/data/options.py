@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import types
-import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,35 +138,20 @@ PREDICT_FIELDS = (
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser, names: Sequence[str] = PREDICT_FIELDS) -> None:
-    """Add `DatasetOptions` fields to a plain argparse parser (`--snake_case`, with a `--dashed-alias`),
-    all optional; `dataset_options_from(args)` turns the parsed values back into `DatasetOptions`."""
-    hints = typing.get_type_hints(DatasetOptions)
+    """Add `DatasetOptions` fields to a parser, all optional, in their own group;
+    `dataset_options_from(args)` turns the parsed values back into `DatasetOptions`. Give a
+    `cli.args.ArgumentParser` (as `predict` does) for the hidden `--dashed-alias` of each option."""
+    from ..cli.args import add_dataclass_arguments
+
     group = parser.add_argument_group("dataset (instead of --input: the posts of a dataset split)")
-    for spec in fields(DatasetOptions):
-        if spec.name not in names:
-            continue
-        flags = list(dict.fromkeys([f"--{spec.name}", f"--{spec.name.replace('_', '-')}"]))
-        help_text = spec.metadata.get("help", "")
-        kind = hints[spec.name]
-        if isinstance(kind, types.UnionType):
-            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-        if kind is bool:
-            if spec.default is True:
-                negated = list(dict.fromkeys([f"--no_{spec.name}", f"--no-{spec.name.replace('_', '-')}"]))
-                group.add_argument(*negated, dest=spec.name, action="store_false", help=help_text)
-            else:
-                group.add_argument(*flags, dest=spec.name, action="store_true", help=help_text)
-            continue
-        nargs = spec.metadata.get("nargs")
-        item = typing.get_args(kind)[0] if typing.get_origin(kind) is list else kind
-        default = None if spec.name == "dataset" else spec.default
-        group.add_argument(*flags, dest=spec.name, type=item, nargs=nargs, default=default, help=help_text)
+    add_dataclass_arguments(group, DatasetOptions, names)
 
 
 def dataset_options_from(args: argparse.Namespace, **overrides: Any) -> DatasetOptions:
     """`DatasetOptions` from a namespace that holds some of its fields (the rest keep their defaults)."""
-    values = {spec.name: getattr(args, spec.name) for spec in fields(DatasetOptions) if hasattr(args, spec.name)}
-    return DatasetOptions(**{**values, **overrides})
+    from ..cli.args import options_from
+
+    return options_from(DatasetOptions, args, **overrides)
 
 
 __all__ = [

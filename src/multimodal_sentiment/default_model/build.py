@@ -75,12 +75,14 @@ def _plain(output: dict[str, Any]) -> dict[str, Any]:
 def check_shipped_metrics(folder: Path, results: dict[str, Any], dataset: str, work_dir: Path) -> dict[str, float]:
     """Evaluate the exported folder on the run's test split; raise if its metrics drifted from the
     run's (float16 storage must not change what the card reports). Returns the shipped metrics."""
-    from ..evaluation.evaluate import main as evaluate_main
+    from ..data.options import DatasetOptions
+    from ..evaluation.evaluate import EvaluationArguments, evaluate_models
 
-    out = work_dir / "shipped-eval"
-    evaluate_main([str(folder), "--dataset", dataset, "--split", results["split"], "--output_dir", str(out),
-                   "--no_tsne", "--no_retrieval"])  # fmt: skip
-    shipped = json.loads((out / "results.json").read_text())["metrics"]
+    settings = EvaluationArguments(
+        split=results["split"], output_dir=str(work_dir / "shipped-eval"), no_tsne=True, no_retrieval=True
+    )
+    (record,) = evaluate_models([str(folder)], DatasetOptions(dataset=dataset), settings)
+    shipped = record["metrics"]
     for name in ("accuracy", "f1_weighted"):
         if abs(shipped[name] - results["metrics"][name]) > MAX_METRIC_DRIFT:
             raise ValueError(

@@ -3,22 +3,31 @@
 Per model: results.json (metrics; see `results.py` for the schema), confusion_matrix.png, the
 silhouette of the labels and cross-modal retrieval precision@k in results.json. For all models
 together: tsne.png, one panel per model (e.g. the text-only baseline beside ERA).
+
+From Python: `evaluate_models(model_dirs, DatasetOptions(...), EvaluationArguments(...))`, which
+is what the command runs once `main` has parsed its argv.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from transformers import HfArgumentParser
 
-from ..cli.args import hf_argument_parser
+from ..cli.args import add_dataclass_arguments, hf_argument_parser, options_from
 from ..data import MultimodalCollator, dataset_display_name, get_split, tokenize_dataset
-from ..data.coverage import LowViewCoverageError, check_view_coverage, format_coverage, view_coverage
+from ..data.coverage import (
+    DEFAULT_MIN_VIEW_COVERAGE,
+    LowViewCoverageError,
+    check_view_coverage,
+    format_coverage,
+    view_coverage,
+)
 from ..data.options import DatasetOptions, load_dataset_from_options
 from ..data.schema import VIEW_COLUMNS, canonical_split
 from .metrics import predicted_ids
@@ -30,49 +39,63 @@ logger = logging.getLogger(__name__)
 TOKENIZED_CACHE_FOLDER = "tokenized"  # inside the output folder unless --cache_dir
 
 
+@dataclass
+class EvaluationArguments:
+    """How `evaluate` runs, besides the dataset (`DatasetOptions`) and the model folders: the
+    command's other options, declared once here (`build_parser` makes them flags)."""
+
+    split: str = field(default="test", metadata={"help": "train, validation (or dev), test"})
+    output_dir: str | None = field(default=None, metadata={"help": "default: <first model>/eval-<dataset>-<split>"})
+    batch_size: int = 64
+    retrieval_k: list[int] = field(default_factory=lambda: [1, 5, 10])
+    retrieval_views: list[str] | None = field(
+        default=None,
+        metadata={
+            "choices": VIEW_COLUMNS,
+            "help": "views forming the description for retrieval; default: the model's image_views (caption for "
+            "text-only models)",
+        },
+    )
+    tsne_max_points: int = field(default=2000, metadata={"help": "t-SNE on a random sample of this size"})
+    tsne_max_iter: int = field(default=1000, metadata={"help": "t-SNE optimisation steps (at least 250)"})
+    no_tsne: bool = field(default=False, metadata={"help": "skip the t-SNE map (the slowest part on CPU)"})
+    no_retrieval: bool = False
+    seed: int = field(default=0, metadata={"help": "t-SNE and sampling seed"})
+    device: str | None = field(default=None, metadata={"help": "default: cuda when available, else cpu"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "for checkpoints of models not in this package"})
+    quantize: str | None = field(
+        default=None, metadata={"choices": ("int8",), "help": "dynamic int8 classifier on CPU, as pipeline(quantize='int8')"}
+    )
+
+
 def build_parser() -> HfArgumentParser:
-    """The dataset options are `DatasetOptions`, the same dataclass `train` parses."""
+    """The dataset options are `DatasetOptions`, the same dataclass `train` parses; the others
+    are `EvaluationArguments`."""
     parser = hf_argument_parser(
         DatasetOptions,
         prog="multimodal-sentiment evaluate",
         description="Metrics, confusion matrix, t-SNE map and cross-modal retrieval of trained models on one split.",
     )
     parser.add_argument("model_dirs", nargs="+", help="saved model folder(s); with several, tsne.png compares them")
-    parser.add_argument("--split", default="test", help="train, validation (or dev), test")
-    parser.add_argument("--output_dir", default=None, help="default: <first model>/eval-<dataset>-<split>")
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--retrieval_k", type=int, nargs="+", default=[1, 5, 10])
-    parser.add_argument(
-        "--retrieval_views",
-        nargs="+",
-        default=None,
-        choices=VIEW_COLUMNS,
-        help="views forming the description for retrieval; default: the model's image_views (caption for text-only models)",
-    )
-    parser.add_argument("--tsne_max_points", type=int, default=2000, help="t-SNE on a random sample of this size")
-    parser.add_argument("--tsne_max_iter", type=int, default=1000, help="t-SNE optimisation steps (at least 250)")
-    parser.add_argument("--no_tsne", action="store_true", help="skip the t-SNE map (the slowest part on CPU)")
-    parser.add_argument("--no_retrieval", action="store_true")
-    parser.add_argument("--seed", type=int, default=0, help="t-SNE and sampling seed")
-    parser.add_argument("--device", default=None, help="default: cuda when available, else cpu")
-    parser.add_argument(
-        "--trust_remote_code", action="store_true", help="for checkpoints of models not in this package"
-    )
-    parser.add_argument(
-        "--quantize", choices=("int8",), default=None, help="dynamic int8 classifier on CPU, as pipeline(quantize='int8')"
-    )
+    add_dataclass_arguments(parser, EvaluationArguments)
     return parser
 
 
-def parse_arguments(argv: Sequence[str]) -> tuple[DatasetOptions, argparse.Namespace]:
-    """The dataset options, and one namespace holding every option (dataset ones included)."""
-    options, args = build_parser().parse_args_into_dataclasses(args=list(argv))
-    for name in DatasetOptions.__dataclass_fields__:
-        setattr(args, name, getattr(options, name))
-    return options, args
+def parse_arguments(argv: Sequence[str]) -> tuple[list[str], DatasetOptions, EvaluationArguments]:
+    """The model folders, the dataset options and the evaluation's own options."""
+    options, namespace = build_parser().parse_args_into_dataclasses(args=list(argv))
+    return list(namespace.model_dirs), options, options_from(EvaluationArguments, namespace)
 
 
-def check_models_coverage(dataset: Any, split: str, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+def check_models_coverage(
+    dataset: Any,
+    split: str,
+    model_dirs: Sequence[str],
+    *,
+    min_view_coverage: float = DEFAULT_MIN_VIEW_COVERAGE,
+    allow_low_coverage: bool = False,
+    trust_remote_code: bool = False,
+) -> dict[str, dict[str, Any]]:
     """Per model folder, the coverage of the views its config reads on the evaluated split; raises
     `LowViewCoverageError` (before any model is loaded) when a view is too rare, unless allowed."""
     from transformers import AutoConfig
@@ -80,12 +103,10 @@ def check_models_coverage(dataset: Any, split: str, args: argparse.Namespace) ->
     import multimodal_sentiment  # noqa: F401  (registers this package's configs)
 
     coverages = {}
-    for model_dir in args.model_dirs:
-        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
+    for model_dir in model_dirs:
+        config = AutoConfig.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
         views = list(getattr(config, "image_views", None) or [])
-        coverage = view_coverage(
-            {split: dataset}, views, min_share=args.min_view_coverage, allow_low=args.allow_low_coverage
-        )
+        coverage = view_coverage({split: dataset}, views, min_share=min_view_coverage, allow_low=allow_low_coverage)
         low = check_view_coverage(coverage, f"The model {model_dir}")
         if low:
             logger.warning("%s reads %s, but few rows carry them (--allow_low_coverage):\n%s", model_dir, views,
@@ -122,11 +143,13 @@ def evaluate_model(
     dataset_name: str,
     split: str,
     output_dir: Path,
-    args: argparse.Namespace,
+    args: EvaluationArguments,
     command: str,
     coverage: dict[str, Any] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Evaluate one saved model; return its results record and its pooled vectors (row order)."""
+    """Evaluate one saved model; return its results record and its pooled vectors (row order).
+    Tokenized rows are cached in `cache_dir` (default: `output_dir`/tokenized)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -137,7 +160,7 @@ def evaluate_model(
     # A compact checkpoint loads its frozen encoder itself on the first forward.
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, trust_remote_code=args.trust_remote_code)
     model.to(device).eval()
-    if getattr(args, "quantize", None):  # --quantize int8: the accuracy cost of the pipeline's int8 path
+    if args.quantize:  # --quantize int8: the accuracy cost of the pipeline's int8 path
         from ..modeling.quantization import check_quantizable, quantize_classifier
 
         check_quantizable(device)
@@ -158,7 +181,7 @@ def evaluate_model(
             max_length=max_length,
             separator=separator,
             mode=mode,
-            cache_dir=args.cache_dir or output_dir / TOKENIZED_CACHE_FOLDER,
+            cache_dir=cache_dir or output_dir / TOKENIZED_CACHE_FOLDER,
             emoji_as_words=bool(getattr(config, "emoji_as_words", False)),
         )
 
@@ -195,7 +218,7 @@ def cross_modal_retrieval(
     labels: np.ndarray,
     encode: Any,
     collator: Any,
-    args: argparse.Namespace,
+    args: EvaluationArguments,
     views: Sequence[str],
 ) -> dict[str, Any]:
     """Precision@k of post text -> image description and back, from the pooled vectors of the
@@ -220,30 +243,39 @@ def cross_modal_retrieval(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    import sys
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    options, args = parse_arguments(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    dataset_name = dataset_display_name(args.dataset)
+def evaluate_models(
+    model_dirs: Sequence[str],
+    options: DatasetOptions,
+    args: EvaluationArguments | None = None,
+    *,
+    command: str = "",
+) -> list[dict[str, Any]]:
+    """What `multimodal-sentiment evaluate` does once its argv is parsed: evaluate each saved model
+    on one split (`args.split`) of the dataset; writes each one's results.json and plots, and
+    tsne.png of them all, under `args.output_dir`. Returns the results records, in order. Raises
+    `LowViewCoverageError` before any model is loaded when a view a model reads is too rare."""
+    args = args or EvaluationArguments()
+    dataset_name = dataset_display_name(options.dataset)
     data = load_dataset_from_options(options)
     dataset = get_split(data, args.split)
     split = canonical_split(args.split)
-    try:
-        coverages = check_models_coverage(dataset, split, args)
-    except LowViewCoverageError as error:
-        print(f"multimodal-sentiment evaluate: {error}", file=sys.stderr)
-        return 2
-    output_dir = Path(args.output_dir or Path(args.model_dirs[0]) / f"eval-{dataset_name}-{split}")
-    args.cache_dir = args.cache_dir or str(output_dir / TOKENIZED_CACHE_FOLDER)
-    print(f"Tokenized rows cached in {args.cache_dir} (--cache_dir to move them)")
-    command = command_line("evaluate", argv)
+    coverages = check_models_coverage(
+        dataset,
+        split,
+        model_dirs,
+        min_view_coverage=options.min_view_coverage,
+        allow_low_coverage=options.allow_low_coverage,
+        trust_remote_code=args.trust_remote_code,
+    )
+    output_dir = Path(args.output_dir or Path(model_dirs[0]) / f"eval-{dataset_name}-{split}")
+    cache_dir = options.cache_dir or str(output_dir / TOKENIZED_CACHE_FOLDER)
+    print(f"Tokenized rows cached in {cache_dir} (--cache_dir to move them)")
     # Plots colour by the dataset's label ids, so every panel shares one legend whatever each
     # model's label order (the silhouette does not depend on how labels are numbered).
     panels, labels, names = [], np.asarray(dataset["label"]), dataset.features["label"].names
-    for model_dir, name in zip(args.model_dirs, short_names(args.model_dirs), strict=True):
-        folder = output_dir if len(args.model_dirs) == 1 else output_dir / name
+    records = []
+    for model_dir, name in zip(model_dirs, short_names(model_dirs), strict=True):
+        folder = output_dir if len(model_dirs) == 1 else output_dir / name
         record, pooled = evaluate_model(
             model_dir,
             dataset,
@@ -253,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             args=args,
             command=command,
             coverage=coverages[model_dir],
+            cache_dir=cache_dir,
         )
+        records.append(record)
         title = f"{name} ({record.get('preset') or record['model_type']})"
         panels.append((title, pooled, labels, record["representations"]["silhouette_by_label"]))
         metrics = record["metrics"]
@@ -268,4 +302,18 @@ def main(argv: list[str] | None = None) -> int:
             max_iter=args.tsne_max_iter,
         )
     print(f"Wrote {output_dir}")
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    model_dirs, options, args = parse_arguments(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        evaluate_models(model_dirs, options, args, command=command_line("evaluate", argv))
+    except LowViewCoverageError as error:
+        print(f"multimodal-sentiment evaluate: {error}", file=sys.stderr)
+        return 2
     return 0

@@ -38,12 +38,13 @@ import argparse
 import json
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cli.args import ArgumentParser, CommaList
-from ..data.options import add_dataset_arguments
+from ..cli.args import ArgumentParser, CommaList, options_from
+from ..data.options import DatasetOptions, add_dataset_arguments, dataset_options_from
 from ..data.schema import read_table
 from .resumable import (
     default_device,
@@ -57,6 +58,29 @@ from .resumable import (
     part_paths,
     resolve_image,
 )
+
+DEFAULT_BATCH_SIZE = 8  # posts per batch: predict's --batch_size and the Ray stages'
+
+
+@dataclass
+class PipelineOptions:
+    """How `load_pipeline` builds the pipeline: predict's model and pipeline flags, typed (`main`
+    fills it from the command line; the Ray stages take the same names as keyword arguments)."""
+
+    model: str | None = None  # checkpoint folder or Hub id; None: the embedded default model
+    revision: str | None = None
+    device: str | None = None  # None: cuda if available, else cpu
+    dtype: str = "auto"
+    captioner: str | None = None  # None: the captioner named in the model's config
+    captioner_revision: str | None = None
+    captioner_prompt: str | None = None
+    captioner_max_new_tokens: int | None = None
+    image_views: list[str] | None = None  # None: the model's image_views
+    description_cache: str | None = None
+    quantize: str | None = None
+    quantize_captioner: str | None = None
+    trust_remote_code: bool = False
+    on_error: str = "record"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", "-o", required=True, help="output .jsonl (appended to; resumable)")
     parser.add_argument("--revision", default=None, help="model revision (branch, tag or commit)")
-    parser.add_argument("--batch-size", type=int, default=8, help="posts per batch, for the VLM and the classifier")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="posts per batch, for the VLM and the classifier")
     parser.add_argument("--device", default=None, help="default: cuda if available, else cpu")
-    parser.add_argument("--dtype", default="auto", help="auto, float32, float16 or bfloat16 (both stages)")
+    parser.add_argument("--dtype", default=PipelineOptions.dtype, help="auto, float32, float16 or bfloat16 (both stages)")
     parser.add_argument("--captioner", default=None, help="override the captioner named in the model's config")
     parser.add_argument("--captioner-revision", default=None)
     parser.add_argument("--captioner-prompt", default=None, help="override the captioner prompt ('' for none)")
@@ -85,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--description-cache", default=None, help="JSON-lines file that persists image descriptions")
     parser.add_argument("--return-evidence", action="store_true", help="add the selected evidence tokens")
     parser.add_argument("--return-modalities", action="store_true", help="add text-only / description-only predictions")
-    parser.add_argument("--on-error", choices=("record", "raise"), default="record")
+    parser.add_argument("--on-error", choices=("record", "raise"), default=PipelineOptions.on_error)
     parser.add_argument(
         "--engine", choices=("local", "ray"), default="local",
         help="local: this process (resumable); ray: Ray Data, the captioner and the classifier as separate stages "
@@ -143,7 +167,7 @@ def _cell(row: dict[str, Any], column: str) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def load_pipeline(args: argparse.Namespace) -> Any:
+def load_pipeline(options: PipelineOptions) -> Any:
     """The installed package's pipeline class on the given checkpoint (its config's
     `custom_pipelines` would otherwise demand trust_remote_code for our own code)."""
     from transformers import pipeline
@@ -151,31 +175,36 @@ def load_pipeline(args: argparse.Namespace) -> Any:
     from ..modeling.checkpoint_code import TASK
     from ..modeling.pipeline_multimodal_sentiment import MultimodalSentimentPipeline
 
-    options: dict[str, Any] = {
-        "captioner_prompt": args.captioner_prompt,
-        "captioner_revision": args.captioner_revision,
-        "captioner_max_new_tokens": args.captioner_max_new_tokens,
-        "image_views": list(args.image_views) if args.image_views else None,
+    settings: dict[str, Any] = {
+        "captioner_prompt": options.captioner_prompt,
+        "captioner_revision": options.captioner_revision,
+        "captioner_max_new_tokens": options.captioner_max_new_tokens,
+        "image_views": list(options.image_views) if options.image_views else None,
     }
-    options = {key: value for key, value in options.items() if value is not None}
-    if args.captioner:
-        options["captioner"] = args.captioner
-    if args.description_cache:
-        options["description_cache_file"] = args.description_cache
-    if getattr(args, "quantize", None):
-        options["quantize"] = args.quantize
-    if getattr(args, "quantize_captioner", None):
-        options["captioner_quantize"] = args.quantize_captioner
+    settings = {key: value for key, value in settings.items() if value is not None}
+    if options.captioner:
+        settings["captioner"] = options.captioner
+    if options.description_cache:
+        settings["description_cache_file"] = options.description_cache
+    if options.quantize:
+        settings["quantize"] = options.quantize
+    if options.quantize_captioner:
+        settings["captioner_quantize"] = options.quantize_captioner
+    model = options.model
+    if model is None:
+        from ..default_model import default_model_path
+
+        model = str(default_model_path())  # the embedded default, offline
     return pipeline(
         TASK,
-        model=args.model,
-        revision=args.revision,
+        model=model,
+        revision=options.revision,
         pipeline_class=MultimodalSentimentPipeline,
-        trust_remote_code=args.trust_remote_code or None,
-        device=args.device or default_device(),
-        dtype=parse_dtype(args.dtype),
-        on_error=args.on_error,
-        **options,
+        trust_remote_code=options.trust_remote_code or None,
+        device=options.device or default_device(),
+        dtype=parse_dtype(options.dtype),
+        on_error=options.on_error,
+        **settings,
     )
 
 
@@ -202,13 +231,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.engine == "ray":
         from .ray_engine import run as run_with_ray
 
-        return run_with_ray(args)
+        return run_with_ray(
+            options_from(PipelineOptions, args),
+            args.input,
+            args.output,
+            batch_size=args.batch_size,
+            return_evidence=args.return_evidence,
+            return_modalities=args.return_modalities,
+            id_column=args.id_column,
+            text_column=args.text_column,
+            image_column=args.image_column,
+            description_column=args.description_column,
+            image_root=args.image_root,
+            limit=args.limit,
+            overwrite=args.overwrite,
+            allow_errors=args.allow_errors,
+            ray_address=args.ray_address,
+            ray_cpus=args.ray_cpus,
+            ray_actors=args.ray_actors,
+            ray_gpus_per_captioner=args.ray_gpus_per_captioner,
+        )
     from tqdm.auto import tqdm
 
     if args.dataset is not None:
         source = Path(f"{args.dataset} ({args.split})")
         try:
-            rows = dataset_rows(args)
+            rows = dataset_rows(dataset_options_from(args), args.split)
         except (ValueError, KeyError, FileNotFoundError) as err:
             raise SystemExit(f"predict: {err}") from None
         image_root = Path.cwd()  # the loaders' image paths are usable as they are
@@ -229,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     numbered = list(enumerate(zip(ids, rows, strict=True)))[rank::world_size]  # this rank's share
     output = part_path(output, rank, world_size) if world_size > 1 else output
     open_output(output)
-    guard_settings(output, run_settings(args), overwrite=args.overwrite)
+    guard_settings(output, run_settings(vars(args)), overwrite=args.overwrite)
     drop_torn_tail(output)
     dropped = drop_damaged_lines(output)
     if dropped:
@@ -250,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         args.device = default_device(local_rank)
 
     try:
-        classifier = load_pipeline(args)
+        classifier = load_pipeline(options_from(PipelineOptions, args))
     except ValueError as err:
         if "quantize" not in str(err):
             raise
@@ -258,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.image_root) if args.image_root else image_root
     keep = kept_columns(args.keep_columns, [row for _, _, row in todo])
     rows_by_number = {number: row for number, _, row in todo} if keep else {}
-    describe = dataset_describer(args, classifier) if args.dataset is not None else None
+    describe = dataset_describer(classifier, args.image_views) if args.dataset is not None else None
     pending: deque[tuple[int, str]] = deque()
 
     def posts() -> Iterator[dict[str, Any]]:
@@ -322,10 +370,12 @@ def settings_path(output: Path) -> Path:
     return output.with_name(output.name + ".settings.json")
 
 
-def run_settings(args: argparse.Namespace) -> dict[str, Any]:
-    settings = {name: getattr(args, name, None) for name in SETTINGS_FIELDS}
-    model = Path(str(args.model)).expanduser()
-    settings["model"] = str(model.resolve()) if model.is_dir() else args.model
+def run_settings(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `SETTINGS_FIELDS` of a run, from predict's options by name (`vars(args)`); a model
+    folder is recorded by its absolute path, so a rerun from another folder still matches."""
+    settings = {name: options.get(name) for name in SETTINGS_FIELDS}
+    model = Path(str(options["model"])).expanduser()
+    settings["model"] = str(model.resolve()) if model.is_dir() else options["model"]
     return settings
 
 
@@ -372,20 +422,19 @@ def copy_columns(row: dict[str, Any], names: list[str], result: dict[str, Any]) 
     return {(f"input_{name}" if name in result or name == "id" else name): row.get(name) for name in names}
 
 
-def dataset_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+def dataset_rows(options: DatasetOptions, split: str) -> list[dict[str, Any]]:
     """`--dataset`: the rows of one split through the dataset loaders (with the loader options):
     `id`, `text`, `image` (the file's path, or None) and the image-to-text views it carries."""
     from datasets import Image
 
     from ..data import get_split, load_dataset_from_options
-    from ..data.options import dataset_options_from
     from ..data.schema import VIEW_COLUMNS
 
-    split = get_split(load_dataset_from_options(dataset_options_from(args)), args.split)
-    if "image" in split.column_names:
-        split = split.cast_column("image", Image(decode=False))
+    rows_of_split = get_split(load_dataset_from_options(options), split)
+    if "image" in rows_of_split.column_names:
+        rows_of_split = rows_of_split.cast_column("image", Image(decode=False))
     rows = []
-    for row in split:
+    for row in rows_of_split:
         image = row.get("image") or {}
         rows.append(
             {"id": row["id"], "text": row["text"], "image": image.get("path"), **{v: row.get(v) for v in VIEW_COLUMNS}}
@@ -393,14 +442,14 @@ def dataset_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
-def dataset_describer(args: argparse.Namespace, classifier: Any) -> Any:
+def dataset_describer(classifier: Any, image_views: Sequence[str] | None = None) -> Any:
     """`--dataset`: a row's description from the views the data carries, in the model's
-    `image_views` order (or --image-views); None when it carries none (the pipeline then
-    describes the image itself, if there is one)."""
+    `image_views` order (or `image_views`, as --image_views gives them); None when it carries none
+    (the pipeline then describes the image itself, if there is one)."""
     from ..modeling.text_pairs import compose_description
 
     config = classifier.model.config
-    views = list(args.image_views) if args.image_views else list(getattr(config, "image_views", None) or [])
+    views = list(image_views) if image_views else list(getattr(config, "image_views", None) or [])
     separator = getattr(config, "view_separator", " . ")
     return lambda row: compose_description(row, views, separator) if views else None
 

@@ -15,7 +15,8 @@ ds.write_parquet("s3://bucket/predictions/")
 
 Each stage is a callable class on pandas batches (`batch_format="pandas"`); other keyword
 arguments: the column names (`text_column`, `image_column`, `description_column`, `id_column`),
-`image_root` for relative image paths, and any `predict` option (`device`, `quantize`, ...).
+`image_root` for relative image paths, `batch_size`, `return_evidence`, `return_modalities` and
+the pipeline options of `predict` (`device`, `quantize`, ...: the fields of `PipelineOptions`).
 Ray builds each once per actor, so the pipeline (and the captioner)
 loads once per worker, not per batch. Stage 1 (`DescribeImages`) fills `image_description` for
 rows that have an image and no description, with the model's image-to-text views (captioner /
@@ -28,12 +29,15 @@ on request); nested values are JSON strings, so every Ray writer (Parquet, CSV, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .predict import PipelineOptions
 
 RESULT_COLUMNS = ("label", "score", "scores", "image_description", "description_views", "error")
 OPTIONAL_COLUMNS = {"return_evidence": ("evidence",), "return_modalities": ("text_only", "description_only", "agreement")}
@@ -50,19 +54,18 @@ def missing_ray_message() -> str | None:
     return None
 
 
-def _options(model: str | None, **overrides: Any) -> argparse.Namespace:
-    """The predict command's options for `load_pipeline`, defaults filled in."""
-    from .predict import build_parser
+def _pipeline_options(stage: str, model: str | None, options: dict[str, Any]) -> PipelineOptions:
+    """`PipelineOptions` from a stage's keyword arguments; a name it does not take raises, naming those it does."""
+    from .predict import PipelineOptions
 
-    args = build_parser().parse_args(["--input", "unused.jsonl", "--output", "unused.jsonl"])
-    if model is None:
-        from ..default_model import default_model_path
-
-        model = str(default_model_path())
-    args.model = model
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
+    known = [spec.name for spec in fields(PipelineOptions) if spec.name != "model"]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(
+            f"{stage} got unknown option(s) {unknown}; it takes the column names, image_root, batch_size, "
+            f"return_evidence, return_modalities and the pipeline options {known}."
+        )
+    return PipelineOptions(model=model, **options)
 
 
 def _cell(value: Any) -> Any:
@@ -86,15 +89,20 @@ class _Stage:
         description_column: str = "image_description",
         id_column: str = "id",
         image_root: str | None = None,
+        batch_size: int | None = None,
+        return_evidence: bool = False,
+        return_modalities: bool = False,
         **options: Any,
     ):
-        from .predict import load_pipeline
+        from .predict import DEFAULT_BATCH_SIZE, load_pipeline
 
-        self.args = _options(model, **options)
+        self.options = _pipeline_options(type(self).__name__, model, options)
         self.text_column, self.image_column = text_column, image_column
         self.description_column, self.id_column = description_column, id_column
         self.image_root = Path(image_root) if image_root else Path.cwd()
-        self.pipeline = load_pipeline(self.args)
+        self.batch_size = batch_size or DEFAULT_BATCH_SIZE
+        self.return_evidence, self.return_modalities = return_evidence, return_modalities
+        self.pipeline = load_pipeline(self.options)
 
 
 class DescribeImages(_Stage):
@@ -168,9 +176,9 @@ class ClassifyPosts(_Stage):
             positions.append(position)
         results = self.pipeline(
             posts,
-            batch_size=self.args.batch_size,
-            return_evidence=self.args.return_evidence or None,
-            return_modalities=self.args.return_modalities or None,
+            batch_size=self.batch_size,
+            return_evidence=self.return_evidence or None,
+            return_modalities=self.return_modalities or None,
         ) if posts else []
         for position, result in zip(positions, results, strict=True):
             described = _cell(batch.iloc[position].get(DESCRIBED_VIEWS)) if DESCRIBED_VIEWS in batch else None
@@ -179,7 +187,7 @@ class ClassifyPosts(_Stage):
             out_rows[position].update(_flatten(result))
         columns = ["id", *RESULT_COLUMNS]
         for flag, names in OPTIONAL_COLUMNS.items():
-            if getattr(self.args, flag):
+            if getattr(self, flag):
                 columns += names
         return pd.DataFrame([{name: row.get(name) for name in columns} for row in out_rows], columns=columns)
 
@@ -226,53 +234,79 @@ def read_posts(path: str, columns: dict[str, str]) -> Any:
     raise SystemExit(f"predict --engine ray: cannot tell the format of {path!r}: give a .csv, .tsv, .jsonl, .json or .parquet")
 
 
-def run(args: argparse.Namespace) -> int:
-    """`predict --engine ray`: stage 1 and stage 2 over the input, written to --output."""
+def run(
+    options: PipelineOptions,
+    input_path: str | Path | None,
+    output: str | Path,
+    *,
+    batch_size: int | None = None,
+    return_evidence: bool = False,
+    return_modalities: bool = False,
+    id_column: str = "id",
+    text_column: str = "text",
+    image_column: str = "image",
+    description_column: str = "image_description",
+    image_root: str | None = None,
+    limit: int | None = None,
+    overwrite: bool = False,
+    allow_errors: bool = False,
+    ray_address: str | None = None,
+    ray_cpus: int | None = None,
+    ray_actors: int = 1,
+    ray_gpus_per_captioner: float = 0,
+) -> int:
+    """`predict --engine ray`: stage 1 and stage 2 over the posts at `input_path`, written to
+    `output` (a .jsonl file, or a folder / other suffix in Ray's own writers). Returns the exit status."""
+    from .predict import DEFAULT_BATCH_SIZE
+
     problem = missing_ray_message()
     if problem:
         raise SystemExit(f"predict: {problem}")
-    if args.input is None:
+    if input_path is None:
         raise SystemExit("predict --engine ray: give --input (a file or folder of posts); --dataset runs in-process")
     import ray
 
-    output = Path(args.output)
+    output = Path(output)
     single_file = output.suffix.lower() == ".jsonl"
-    if single_file and output.exists() and output.stat().st_size > 0 and not args.overwrite:
+    if single_file and output.exists() and output.stat().st_size > 0 and not overwrite:
         raise SystemExit(f"predict --engine ray: {output} exists (a Ray run does not resume): --overwrite, or another --output")
-    if not single_file and output.exists() and any(output.iterdir()) and not args.overwrite:
+    if not single_file and output.exists() and any(output.iterdir()) and not overwrite:
         raise SystemExit(f"predict --engine ray: {output} is a non-empty folder: --overwrite, or another --output")
 
     if not ray.is_initialized():
-        ray.init(address=args.ray_address, num_cpus=args.ray_cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(address=ray_address, num_cpus=ray_cpus, include_dashboard=False, log_to_driver=False)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # output rows in input order
     context.enable_progress_bars = False
-    columns = {"id": args.id_column, "text": args.text_column, "image": args.image_column,
-               "description": args.description_column}  # fmt: skip
-    input_path = str(args.input)
+    columns = {"id": id_column, "text": text_column, "image": image_column, "description": description_column}
+    input_path = str(input_path)
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
     shared = {
-        "model": args.model,
-        "text_column": args.text_column,
-        "image_column": args.image_column,
-        "description_column": args.description_column,
-        "id_column": args.id_column,
-        "image_root": str(Path(args.image_root or Path(input_path).parent).resolve()) if "://" not in input_path else args.image_root,
-        **{name: getattr(args, name) for name in STAGE_OPTIONS},
+        "model": options.model,
+        "text_column": text_column,
+        "image_column": image_column,
+        "description_column": description_column,
+        "id_column": id_column,
+        "image_root": str(Path(image_root or Path(input_path).parent).resolve()) if "://" not in input_path else image_root,
+        "batch_size": batch_size,
+        "return_evidence": return_evidence,
+        "return_modalities": return_modalities,
+        **{name: getattr(options, name) for name in STAGE_OPTIONS},
     }
     dataset = read_posts(input_path, columns)
-    if args.limit is not None:
-        dataset = dataset.limit(args.limit)
-    actors = max(1, args.ray_actors)
+    if limit is not None:
+        dataset = dataset.limit(limit)
+    actors = max(1, ray_actors)
     # Each stage's actors hold their CPUs for the whole run; reading and writing need CPUs too,
     # so on a small cluster (a laptop, a CI box) the actors share what is left after one.
     total_cpus = float(ray.cluster_resources().get("CPU", 1))
     cpus_per_actor = min(1.0, max(0.1, (total_cpus - 1) / (2 * actors)))
     dataset = dataset.map_batches(
-        DescribeImages, fn_constructor_kwargs=shared, batch_size=args.batch_size, batch_format="pandas",
-        concurrency=actors, num_cpus=cpus_per_actor, num_gpus=args.ray_gpus_per_captioner,
+        DescribeImages, fn_constructor_kwargs=shared, batch_size=batch_size, batch_format="pandas",
+        concurrency=actors, num_cpus=cpus_per_actor, num_gpus=ray_gpus_per_captioner,
     )
     dataset = dataset.map_batches(
-        ClassifyPosts, fn_constructor_kwargs=shared, batch_size=args.batch_size, batch_format="pandas",
+        ClassifyPosts, fn_constructor_kwargs=shared, batch_size=batch_size, batch_format="pandas",
         concurrency=actors, num_cpus=cpus_per_actor,
     )
     failures = 0
@@ -292,15 +326,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"predict: wrote {output} (Ray Data, {actors} actor(s) per stage)", file=sys.stderr)
     if failures:
         print(f"predict: {failures} row(s) could not be classified; their lines carry an 'error'", file=sys.stderr)
-        return 0 if args.allow_errors else 1
+        return 0 if allow_errors else 1
     return 0
 
 
-# predict options the stages' pipelines are built with (load_pipeline reads them).
+# The PipelineOptions fields run() hands each stage (besides `model`; the Ray stages do not use
+# predict's --description_cache).
 STAGE_OPTIONS = (
-    "revision", "batch_size", "device", "dtype", "captioner", "captioner_revision", "captioner_prompt",
-    "captioner_max_new_tokens", "image_views", "return_evidence", "return_modalities",
-    "on_error", "trust_remote_code", "quantize", "quantize_captioner",
+    "revision", "device", "dtype", "captioner", "captioner_revision", "captioner_prompt",
+    "captioner_max_new_tokens", "image_views", "on_error", "trust_remote_code", "quantize", "quantize_captioner",
 )  # fmt: skip
 
 
