@@ -1,7 +1,8 @@
 """From the common schema to model inputs: tokenization (cached `datasets.map`) and collation.
 
-How a (text, description) pair becomes input ids is decided in ONE place,
-`multimodal_sentiment.modeling.text_pairs`; this module only applies it to datasets.
+Which inputs a model takes and how (text, description) becomes them is decided in ONE place,
+`multimodal_sentiment.modeling.input_spec.InputSpec` (built from the model's config:
+`InputSpec.from_config(config).mode` is the `mode` here); this module only applies it to datasets.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from datasets import config as datasets_config
 from datasets.fingerprint import Hasher
 from transformers import DataCollatorWithPadding
 
-from ..modeling.text_pairs import compose_description, encode_text_pairs
+from ..modeling.input_spec import DESCRIPTION_PREFIX, InputSpec
+from ..modeling.text_pairs import compose_description
 from .schema import VIEW_COLUMNS
 
-DESCRIPTION_PREFIX = "description_"
-# pair: text + description as one tokenizer pair (ERA); separate: text in input_ids, description
-# in description_* (MISR); text / description: that part alone, one segment (retrieval probes).
-INPUT_MODES = ("pair", "separate", "text", "description")
+# The model modes a dataset can feed (`InputSpec.mode`: pair, separate; pixels needs the images),
+# and the probes: text / description, that part alone as one segment (retrieval).
+PART_MODES = ("text", "description")
+INPUT_MODES = ("pair", "separate", *PART_MODES)
 
 
 def describe(batch: dict[str, list[Any]], image_views: Sequence[str], separator: str) -> list[str | None]:
@@ -43,24 +45,29 @@ def encode_batch(
     mode: str = "pair",
     emoji_as_words: bool = False,
 ) -> dict[str, list[Any]]:
-    """Tokenize a batch of common-schema rows for the given input mode (see `INPUT_MODES`);
-    `emoji_as_words` is the model config's field of that name."""
+    """Tokenize a batch of common-schema rows for the given input mode (see `INPUT_MODES`) with
+    the model's `InputSpec`; `emoji_as_words` is the model config's field of that name."""
+    _check_mode(mode)
+    descriptions = describe(batch, image_views, separator) if image_views else [None] * len(batch["text"])
+    spec = InputSpec(
+        mode="pair" if mode in PART_MODES else mode,
+        max_length=max_length,
+        reads_descriptions=bool(image_views),
+        emoji_as_words=emoji_as_words,
+    )
+    if mode in PART_MODES:
+        return dict(spec.encode_alone(tokenizer, batch["text"] if mode == "text" else descriptions))
+    return dict(spec.encode(tokenizer, batch["text"], descriptions))
+
+
+def _check_mode(mode: str) -> None:
+    if mode == "pixels":
+        raise NotImplementedError(
+            "This model reads image pixels (vision_config is set); training and evaluation from image "
+            "descriptions need a description-reading model."
+        )
     if mode not in INPUT_MODES:
         raise ValueError(f"mode must be one of {INPUT_MODES}, got {mode!r}.")
-    descriptions = describe(batch, image_views, separator) if image_views else [None] * len(batch["text"])
-    emoji = {"emoji_as_words": emoji_as_words}
-    if mode == "pair":
-        return dict(
-            encode_text_pairs(tokenizer, batch["text"], descriptions if image_views else None, max_length, **emoji)
-        )
-    if mode == "description":
-        return dict(encode_text_pairs(tokenizer, descriptions, None, max_length, **emoji))
-    encoded = dict(encode_text_pairs(tokenizer, batch["text"], None, max_length, **emoji))
-    if mode == "separate":
-        # MISR reads the description as its own sequence (no token types: one segment).
-        described = encode_text_pairs(tokenizer, descriptions, None, max_length, **emoji)
-        encoded.update({DESCRIPTION_PREFIX + k: described[k] for k in ("input_ids", "attention_mask")})
-    return encoded
 
 
 def _tokenizer_identity(tokenizer: Any) -> tuple:
@@ -106,6 +113,7 @@ def tokenize_dataset(
                 for split, ds in dataset.items()
             }
         )
+    _check_mode(mode)  # before any work: a pixel-reading model cannot be fed from descriptions
     columns = [c for c in ("text", *VIEW_COLUMNS, *keep) if c in dataset.column_names]
     dataset = dataset.select_columns(list(dict.fromkeys(columns)))
     identity = [_tokenizer_identity(tokenizer), list(image_views), max_length, separator, mode, list(keep)]

@@ -191,9 +191,11 @@ def build_parser() -> Any:
 def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int) -> np.ndarray:
     """Uncalibrated logits of every row (the config's calibration is switched off meanwhile)."""
     from ..data import MultimodalCollator, tokenize_dataset
-    from .representations import input_mode, run_model
+    from ..modeling.input_spec import InputSpec
+    from .representations import run_model
 
     config = model.config
+    spec = InputSpec.from_config(config, tokenizer)  # the inputs the model reads, emoji spelled out as it does
     saved = config.logit_temperature, config.class_logit_bias
     config.logit_temperature, config.class_logit_bias = 1.0, None
     try:
@@ -201,9 +203,10 @@ def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int) -> np.n
             rows,
             tokenizer,
             image_views=list(config.image_views or []),
-            max_length=int(config.max_input_tokens),
+            max_length=spec.max_length,
             separator=config.view_separator,
-            mode=input_mode(model),
+            mode=spec.mode,
+            emoji_as_words=spec.emoji_as_words,
         )
         logits, _ = run_model(model, encoded, MultimodalCollator(tokenizer), batch_size, desc="calibrating")
     finally:

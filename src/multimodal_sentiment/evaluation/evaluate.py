@@ -30,8 +30,9 @@ from ..data.coverage import (
 )
 from ..data.options import DatasetOptions, load_dataset_from_options
 from ..data.schema import VIEW_COLUMNS, canonical_split
+from ..modeling.input_spec import InputSpec
 from .metrics import predicted_ids
-from .representations import input_mode, plot_tsne, retrieval_precision_at_k, run_model, silhouette_by_label
+from .representations import plot_tsne, retrieval_precision_at_k, run_model, silhouette_by_label
 from .results import command_line, read_training_record, write_evaluation
 
 logger = logging.getLogger(__name__)
@@ -186,7 +187,11 @@ def evaluate_model(
         )
 
     logits, pooled = run_model(
-        model, encode(input_mode(model), views), collator, args.batch_size, desc=f"{Path(model_dir).name}"
+        model,
+        encode(InputSpec.from_config(config).mode, views),  # how this model reads a post: input_spec.py
+        collator,
+        args.batch_size,
+        desc=f"{Path(model_dir).name}",
     )
     training = read_training_record(model_dir)
     representations: dict[str, Any] = {"silhouette_by_label": silhouette_by_label(pooled, labels)}

@@ -18,18 +18,6 @@ from tqdm.auto import tqdm
 REPRESENTATION_FIELDS = ("pooled_output", "joint_mean")
 
 
-def input_mode(model: Any) -> str:
-    """`separate` for models that read the description as its own sequence (MISR), else `pair`."""
-    if "description_input_ids" not in inspect.signature(model.forward).parameters:
-        return "pair"
-    if getattr(model.config, "visual_input", "description") != "description":
-        raise NotImplementedError(
-            "This model reads image pixels (vision_config is set); evaluation from image descriptions needs a "
-            "description-reading model."
-        )
-    return "separate"
-
-
 @torch.inference_mode()
 def run_model(
     model: Any, dataset: Any, collator: Any, batch_size: int = 64, desc: str = "Predicting"

@@ -152,7 +152,8 @@ class MisrConfig(MultimodalSentimentConfig):
     def visual_input(self) -> str:
         """What the model reads for the image: `"pixels"` (with `vision_config`) or `"description"`.
 
-        The pipeline and collators look at this to feed the right visual input.
+        `input_spec.InputSpec.from_config` reads it: training, evaluation and the pipeline feed the
+        model what it says.
         """
         return "pixels" if self.vision_config is not None else "description"
 

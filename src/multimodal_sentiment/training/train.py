@@ -32,8 +32,8 @@ from ..data.coverage import LowViewCoverageError, check_view_coverage, format_co
 from ..data.options import load_dataset_from_options
 from ..data.schema import canonical_split
 from ..evaluation.metrics import preprocess_logits_for_metrics, trainer_metrics
-from ..evaluation.representations import input_mode
 from ..evaluation.results import RESULTS_FILE, command_line, write_evaluation
+from ..modeling.input_spec import InputSpec
 from ..modeling.modeling_common import resolve_encoder_source
 from .arguments import DataArguments, ModelArguments, RunArguments, apply_preset
 from .callbacks import TrainingRecordCallback, dataset_statistics, hyperparameters
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 image_views=data_args.image_views,
                 max_length=data_args.max_length,
                 separator=data_args.view_separator,
-                mode=input_mode(model),
+                mode=InputSpec.from_config(model.config).mode,  # how this model reads a post
                 cache_dir=cache_dir,
                 emoji_as_words=bool(getattr(model.config, "emoji_as_words", False)),
             )
