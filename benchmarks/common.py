@@ -179,17 +179,26 @@ def _git(*args: str) -> str | None:
 # --------------------------------------------------------------------------- timing
 
 
-def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
+def interleaved(
+    cases: dict[str, Callable[[], Any]],
+    repeats: int,
+    warmup: int = 1,
+    cpu_times: dict[str, list[float]] | None = None,
+) -> dict[str, list[float]]:
     """Wall-clock seconds of each case, `repeats` rounds; every round runs every case once.
 
     The order rotates from round to round, so no case always runs first (cold caches) or right
-    after a particular other one.
+    after a particular other one. `cpu_times`, when given, is filled with each case's CPU seconds
+    of this process (all its threads) per round: on a machine shared with other jobs it does not
+    count the time the process waited for a core, so its ratios swing less than wall-clock ones.
     """
     names = list(cases)
     for _ in range(warmup):
         for name in names:
             cases[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
+    if cpu_times is not None:
+        cpu_times.update({name: [] for name in names})
     for round_index in range(repeats):
         shift = round_index % len(names)
         order = names[shift:] + names[:shift]
@@ -197,9 +206,11 @@ def interleaved(cases: dict[str, Callable[[], Any]], repeats: int, warmup: int =
             order = order[::-1]
         for name in order:
             gc.collect()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             cases[name]()
             times[name].append(time.perf_counter() - start)
+            if cpu_times is not None:
+                cpu_times[name].append(time.process_time() - cpu_start)
     return times
 
 

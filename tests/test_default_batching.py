@@ -49,6 +49,36 @@ def test_lists_generators_and_datasets_run_batched_without_asking(batch_rows):
             assert got["scores"] == pytest.approx(want["scores"], abs=1e-5)
 
 
+def test_a_list_of_64_runs_in_batches_shortest_first_and_answers_in_input_order(tiny_era, tokenizer, monkeypatch):
+    """64 posts of different lengths, no batch_size: four forward calls of 16, fed shortest first
+    (less padding), and the results come back in the order of the inputs."""
+    tiny_era.config.image_views = []
+    classifier = pipeline("multimodal-sentiment", model=tiny_era, tokenizer=tokenizer, device="cpu")
+    lengths: list[list[int]] = []  # real (unpadded) token counts of each forward call's rows
+    forward = tiny_era.forward
+
+    def recording(*args, **kwargs):
+        lengths.append(kwargs["attention_mask"].sum(dim=-1).tolist())
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_era, "forward", recording)
+    words = "sunny rainy happy sad train late team won lost great awful".split()
+    posts = [" ".join(words[(i + j) % len(words)] for j in range(1 + (i * 7) % 23)) for i in range(64)]
+    listed = classifier(posts)
+    assert [len(rows) for rows in lengths] == [16, 16, 16, 16]
+    fed = [count for rows in lengths for count in rows]
+    assert fed == sorted(fed)  # shortest first across the whole list, not only within each batch
+    lengths.clear()
+    one_by_one = classifier(posts, batch_size=1)
+    assert [len(rows) for rows in lengths] == [1] * 64
+    in_input_order = [rows[0] for rows in lengths]
+    assert in_input_order != sorted(in_input_order)  # the lengths differ, and not in sorted order
+    assert len({round(result["score"], 4) for result in one_by_one}) > 32  # distinct enough to tell posts apart
+    for got, want in zip(listed, one_by_one, strict=True):
+        assert got["label"] == want["label"]
+        assert got["scores"] == pytest.approx(want["scores"], abs=1e-5)
+
+
 def test_a_single_post_stays_single_and_the_pipeline_setting_wins(batch_rows, tiny_era, tokenizer):
     classifier, seen = batch_rows
     assert isinstance(classifier("just one"), dict) and seen == [1]
