@@ -4,7 +4,7 @@ The full multimodal-sentiment pipeline (MiniLM ERA + a BLIP-base-sized captioner
 weights and a fixed number of new tokens) classifies {"text", "image": <file path>} posts one at a
 time. Each round takes an image the pipeline has never seen (cold: decode, hash, VLM caption,
 classifier) and then the same post again (warm: decode, hash, cache hit, classifier).
-The image stage (input reading + describing: `_read_input` + `_describe`) is timed inside the
+The image stage (reading and describing the post: the pipeline's `_prepare_chunk`) is timed inside the
 calls; the goal is on it: a repeated image costs at most 1% of a cold one. End-to-end call times
 (which include the text classifier, paid for every post either way) are reported beside it.
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
         posts, _ = load_posts(rounds + args.warmup)
         inputs = [{"text": post["text"], "image": str(path)} for post, path in zip(posts, files, strict=True)]
 
-        stage = StageTimer(pipe, ["_read_input", "_describe"])
+        stage = StageTimer(pipe, ["_prepare_chunk"])
         times = {"cold call": [], "warm call": [], "cold image stage": [], "warm image stage": []}
         for index, item in enumerate(inputs):
             for kind in ("cold", "warm"):
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
                     times[f"{kind} call"].append(elapsed)
                     times[f"{kind} image stage"].append(sum(stage.totals.values()))
         stage.restore()
-        cache = pipe.description_cache
+        cache = pipe.describe_stage.cache
         cache_counts = {"hits": cache.hits, "misses": cache.misses, "entries": len(cache)}
         stage_ratio = paired_ratio(times["warm image stage"], times["cold image stage"])
         call_ratio = paired_ratio(times["warm call"], times["cold call"])

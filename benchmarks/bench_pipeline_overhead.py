@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
         folder = save_era(model, tokenizer, Path(tmp))
         pipe, construction = make_pipeline(folder, batch_size=batch_size)
     model = pipe.model.eval()  # the pipeline's own model object: same weights, same code
-    max_length = pipe.max_input_tokens
+    max_length = pipe.input_spec.max_length
 
     def tokenize(chunk):
         encoding = encode_text_pairs(
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     result_goal = goal("pipeline throughput / bare forward throughput", ratio["median"], ">=", TARGET, "x")
 
     # Where the pipeline's time goes: one more (untimed) call with its stages wrapped.
-    stages = StageTimer(pipe, ["_read_input", "preprocess", "_forward", "postprocess"])
+    stages = StageTimer(pipe, ["_prepare_chunk", "preprocess", "_forward", "postprocess"])
     forward = StageTimer(model, ["forward"])
     timer_start = time.perf_counter()
     run_pipeline()
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         "model forward": forward.totals["forward"],
         "_forward around the model": stages.totals["_forward"] - forward.totals["forward"],
         "preprocess (tokenize one post)": stages.totals["preprocess"],
-        "_read_input (validate one post)": stages.totals["_read_input"],
+        "_prepare_chunk (read and validate posts)": stages.totals["_prepare_chunk"],
         "postprocess (softmax, labels)": stages.totals["postprocess"],
     }
     parts["other (DataLoader, pad collate, iterators)"] = max(total - sum(parts.values()), 0.0)
