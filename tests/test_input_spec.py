@@ -31,6 +31,10 @@ def test_the_config_alone_decides_the_inputs(tiny_encoder_config):
     assert InputSpec.from_config(EraConfig(**encoder, image_views=[])).reads_descriptions is False
     assert InputSpec.from_config(MisrConfig(**encoder)).mode == "separate"
     assert InputSpec.from_config(MisrConfig(**encoder, vision_config=_vit())).reads_pixels
+    # The views and their separator come from the config too (evaluate, calibrate and predict read them here).
+    views = InputSpec.from_config(EraConfig(**encoder, image_views=["ocr", "caption"], view_separator=" | "))
+    assert (views.image_views, views.view_separator) == (("ocr", "caption"), " | ")
+    assert InputSpec.from_config(EraConfig(**encoder)).view_separator == " . "
 
 
 def test_config_without_max_input_tokens_takes_the_tokenizer_length(tokenizer, tiny_encoder_config):

@@ -18,7 +18,7 @@ from datasets.fingerprint import Hasher
 from transformers import DataCollatorWithPadding
 
 from ..modeling.input_spec import DESCRIPTION_PREFIX, InputSpec
-from ..modeling.text_pairs import compose_description
+from ..modeling.text_pairs import DEFAULT_VIEW_SEPARATOR, compose_description
 from .schema import VIEW_COLUMNS
 
 # The model modes a dataset can feed (`InputSpec.mode`: pair, separate; pixels needs the images),
@@ -41,7 +41,7 @@ def encode_batch(
     *,
     image_views: Sequence[str],
     max_length: int,
-    separator: str = " . ",
+    separator: str = DEFAULT_VIEW_SEPARATOR,
     mode: str = "pair",
     emoji_as_words: bool = False,
 ) -> dict[str, list[Any]]:
@@ -82,7 +82,7 @@ def tokenize_dataset(
     *,
     image_views: Sequence[str],
     max_length: int,
-    separator: str = " . ",
+    separator: str = DEFAULT_VIEW_SEPARATOR,
     mode: str = "pair",
     keep: Sequence[str] = ("label",),
     cache_dir: str | Path | None = None,

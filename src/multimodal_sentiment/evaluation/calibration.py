@@ -202,9 +202,9 @@ def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int) -> np.n
         encoded = tokenize_dataset(
             rows,
             tokenizer,
-            image_views=list(config.image_views or []),
+            image_views=list(spec.image_views),
             max_length=spec.max_length,
-            separator=config.view_separator,
+            separator=spec.view_separator,
             mode=spec.mode,
             emoji_as_words=spec.emoji_as_words,
         )

@@ -167,9 +167,8 @@ def evaluate_model(
         check_quantizable(device)
         quantize_classifier(model)  # loads a compact checkpoint's frozen encoder first
     config = model.config
-    views = list(getattr(config, "image_views", None) or [])
-    max_length = int(getattr(config, "max_input_tokens", None) or min(tokenizer.model_max_length, 512))
-    separator = getattr(config, "view_separator", " . ")
+    spec = InputSpec.from_config(config, tokenizer)  # what the model reads, decided once from its config
+    views = list(spec.image_views)
     labels = _label_ids_for_model(dataset, config)
     label_names = [config.id2label[i] for i in range(config.num_labels)]
     collator = MultimodalCollator(tokenizer)
@@ -179,16 +178,16 @@ def evaluate_model(
             rows,
             tokenizer,
             image_views=image_views,
-            max_length=max_length,
-            separator=separator,
+            max_length=spec.max_length,
+            separator=spec.view_separator,
             mode=mode,
             cache_dir=cache_dir or output_dir / TOKENIZED_CACHE_FOLDER,
-            emoji_as_words=bool(getattr(config, "emoji_as_words", False)),
+            emoji_as_words=spec.emoji_as_words,
         )
 
     logits, pooled = run_model(
         model,
-        encode(InputSpec.from_config(config).mode, views),  # how this model reads a post: input_spec.py
+        encode(spec.mode, views),  # how this model reads a post: input_spec.py
         collator,
         args.batch_size,
         desc=f"{Path(model_dir).name}",

@@ -448,10 +448,9 @@ def dataset_describer(classifier: Any, image_views: Sequence[str] | None = None)
     (the pipeline then describes the image itself, if there is one)."""
     from ..modeling.text_pairs import compose_description
 
-    config = classifier.model.config
-    views = list(image_views) if image_views else list(getattr(config, "image_views", None) or [])
-    separator = getattr(config, "view_separator", " . ")
-    return lambda row: compose_description(row, views, separator) if views else None
+    spec = classifier.input_spec  # the model's views and separator, read from its config once
+    views = list(image_views) if image_views else list(spec.image_views)
+    return lambda row: compose_description(row, views, spec.view_separator) if views else None
 
 
 def _renaming_raised_errors(results: Any, todo: list[tuple[int, str, Any]]) -> Iterator[dict[str, Any]]:

@@ -12,6 +12,7 @@ from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
 from .checkpoint_code import code_references
+from .text_pairs import DEFAULT_VIEW_SEPARATOR
 
 IMAGE_VIEWS = ("caption", "ocr")
 DEFAULT_LABELS = {0: "negative", 1: "neutral", 2: "positive"}
@@ -75,7 +76,7 @@ class MultimodalSentimentConfig(PreTrainedConfig):
     captioner_prompt: str = "a picture of"
     captioner_max_new_tokens: int = 40
     image_views: list[str] | None = None
-    view_separator: str = " . "
+    view_separator: str = DEFAULT_VIEW_SEPARATOR
     emoji_as_words: bool = False
     initializer_range: float = 0.02
     logit_temperature: float = 1.0

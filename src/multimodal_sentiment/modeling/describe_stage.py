@@ -33,6 +33,7 @@ from .image_to_text import (
 )
 from .post_inputs import Post, where
 from .quantization import quantize_captioner_on_load
+from .text_pairs import DEFAULT_VIEW_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class DescribeStage:
         dtype: Any = None,
         quantize: str | None = None,
         cache: DescriptionCache | None = None,
-        separator: str = " . ",
+        separator: str = DEFAULT_VIEW_SEPARATOR,
     ):
         self.captioner, self.explicit, self.revision, self.defaults = captioner, explicit, revision, defaults
         self.generate_kwargs = dict(generate_kwargs or {})

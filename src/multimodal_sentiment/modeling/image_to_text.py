@@ -41,7 +41,7 @@ from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from .image_inputs import image_content_hash
-from .text_pairs import compose_description, normalize_whitespace
+from .text_pairs import DEFAULT_VIEW_SEPARATOR, compose_description, normalize_whitespace
 
 CAPTION_VIEW = "caption"
 OCR_VIEW = "ocr"
@@ -631,7 +631,7 @@ class ImageDescriber:
         self,
         factories: Mapping[str, Callable[[], ImageToText]],
         cache: DescriptionCache | None = None,
-        separator: str = " . ",
+        separator: str = DEFAULT_VIEW_SEPARATOR,
     ):
         self.factories = dict(factories)
         self.cache = cache

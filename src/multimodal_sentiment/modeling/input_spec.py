@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from .text_pairs import encode_text_pairs
+from .text_pairs import DEFAULT_VIEW_SEPARATOR, encode_text_pairs
 
 MODEL_MODES = ("pair", "separate", "pixels")
 DESCRIPTION_PREFIX = "description_"
@@ -49,6 +49,9 @@ class InputSpec:
     max_length: int = 128
     reads_descriptions: bool = True  # False: a "pair" model trained on text alone (image_views=[])
     emoji_as_words: bool = False
+    # The image-to-text views that form the description, in order, and what joins them.
+    image_views: tuple[str, ...] = ()
+    view_separator: str = DEFAULT_VIEW_SEPARATOR
 
     def __post_init__(self) -> None:
         if self.mode not in MODEL_MODES:
@@ -77,6 +80,8 @@ class InputSpec:
             max_length=int(max_length),
             reads_descriptions=mode == "separate" or mode == "pair" and getattr(config, "image_views", None) != [],
             emoji_as_words=bool(getattr(config, "emoji_as_words", False)),
+            image_views=tuple(getattr(config, "image_views", None) or ()),
+            view_separator=getattr(config, "view_separator", None) or DEFAULT_VIEW_SEPARATOR,
         )
 
     @property

@@ -214,7 +214,7 @@ class MultimodalSentimentPipeline(Pipeline):
             dtype=None if requested_dtype in (None, "auto") else requested_dtype,
             quantize=self.captioner_quantize,
             cache=make_cache(description_cache, description_cache_file),
-            separator=view_separator if view_separator is not None else getattr(config, "view_separator", " . "),
+            separator=view_separator if view_separator is not None else self.input_spec.view_separator,
         )
 
     @property

@@ -67,8 +67,12 @@ def is_blank(text: str | None) -> bool:
     return True
 
 
+# How image-to-text views join into one description ("a dog on a beach . BEST DAY"); configs record it.
+DEFAULT_VIEW_SEPARATOR = " . "
+
+
 def compose_description(
-    views: Mapping[str, str | None], image_views: Sequence[str], separator: str = " . "
+    views: Mapping[str, str | None], image_views: Sequence[str], separator: str = DEFAULT_VIEW_SEPARATOR
 ) -> str | None:
     """Join the image-to-text views named in `image_views` (e.g. caption, then OCR) into one
     description. Empty or missing views are skipped; None when nothing is left."""
@@ -107,4 +111,6 @@ def encode_text_pairs(
     return tokenizer(texts, descriptions, max_length=max_length, **tokenizer_kwargs)
 
 
-__all__ = ["compose_description", "emoji_to_words", "encode_text_pairs", "is_blank", "normalize_whitespace"]
+__all__ = [
+    "DEFAULT_VIEW_SEPARATOR",
+    "compose_description", "emoji_to_words", "encode_text_pairs", "is_blank", "normalize_whitespace"]

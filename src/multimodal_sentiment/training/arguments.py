@@ -9,6 +9,7 @@ from typing import Any
 from ..cli.args import comma_list
 from ..data.options import DatasetOptions
 from ..modeling.modeling_common import MINILM_HUB_ID, MPNET_HUB_ID
+from ..modeling.text_pairs import DEFAULT_VIEW_SEPARATOR
 
 MODEL_KINDS = ("era", "misr")
 # Preset -> values for the arguments the user did not pass. The text-only baseline is ERA with
@@ -91,7 +92,7 @@ class DataArguments(DatasetOptions):
         default=None,
         metadata={"help": "views forming the description, in order: caption ocr; 'none' = text only", "nargs": "+"},
     )
-    view_separator: str = field(default=" . ", metadata={"help": "joins the views into one description"})
+    view_separator: str = field(default=DEFAULT_VIEW_SEPARATOR, metadata={"help": "joins the views into one description"})
     max_length: int = field(default=128, metadata={"help": "truncation length of the (text, description) input"})
     train_split: str = "train"
     eval_split: str = "validation"
