@@ -43,7 +43,7 @@ def era_run(tmp_path_factory, tiny_encoder_dir, mvsa_dir):
 
 
 def parse(*argv: str):
-    model_args, data_args, run_args, training_args = build_parser().parse_args_into_dataclasses(
+    model_args, data_args, run_args, training_args, _ = build_parser().parse_args_into_dataclasses(
         args=["--dataset", "d", "--output_dir", "o", *argv]
     )
     apply_preset(model_args, data_args, run_args)

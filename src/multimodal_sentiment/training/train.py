@@ -3,8 +3,8 @@
     multimodal-sentiment train --preset era-caption-ocr --dataset ../shared/data/mvsa-multiple \\
         --output_dir runs/era-caption-ocr/seed42 --seed 42
 
-Options: this module's ModelArguments / DataArguments / RunArguments plus every
-`transformers.TrainingArguments` field. Defaults differ from the Trainer's where the task
+Options: this module's ModelArguments / DataArguments / RunArguments, `distillation.py`'s
+DistillationArguments (`--distill_from` a teacher) plus every `transformers.TrainingArguments` field. Defaults differ from the Trainer's where the task
 needs it: evaluate and save every epoch, keep the best checkpoint on the validation split by
 weighted F1, lr 5e-5 with 10% linear warm-up, batch 32, 3 epochs, no external loggers.
 
@@ -38,6 +38,13 @@ from ..modeling.modeling_common import resolve_encoder_source
 from .arguments import DataArguments, ModelArguments, RunArguments, apply_preset
 from .callbacks import TrainingRecordCallback, dataset_statistics, hyperparameters
 from .checkpoints import checkpoint_problem, last_complete_checkpoint, remove_incomplete_checkpoints
+from .distillation import (
+    TEACHER_COLUMN,
+    TEACHER_LOGITS_FILE,
+    DistillationArguments,
+    DistillationTrainer,
+    teacher_logits,
+)
 from .progress import TimedProgressCallback
 
 logger = logging.getLogger(__name__)
@@ -65,7 +72,7 @@ ERA_ONLY_FIELDS = (
 
 
 def build_parser() -> HfArgumentParser:
-    parser = hf_argument_parser((ModelArguments, DataArguments, RunArguments, TrainingArguments))
+    parser = hf_argument_parser((ModelArguments, DataArguments, RunArguments, TrainingArguments, DistillationArguments))
     parser.prog = "multimodal-sentiment train"
     # set_defaults keeps every default overridable from the command line (and shows it in --help).
     # Pinned memory only helps copies to an accelerator; without one torch warns on every loader.
@@ -177,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         and "--help" not in argv
     ):
         parser.error("--output_dir is required (one folder per preset and seed, e.g. runs/text-only/seed1)")
-    model_args, data_args, run_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    model_args, data_args, run_args, training_args, distill_args = parser.parse_args_into_dataclasses(args=argv)
     apply_preset(model_args, data_args, run_args)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     output_dir = Path(training_args.output_dir)
@@ -242,6 +249,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name, ds in splits.items()
         }
+    distillation = None
+    if distill_args.distill_from:
+        soft = teacher_logits(distill_args.distill_from, train_set, label_names, output_dir / TEACHER_LOGITS_FILE)
+        tokenized["train"] = tokenized["train"].add_column(TEACHER_COLUMN, soft.tolist())
+        distillation = {
+            "teacher": distill_args.distill_from,
+            "weight": distill_args.distill_weight,
+            "temperature": distill_args.distill_temperature,
+        }
 
     record = TrainingRecordCallback(
         {
@@ -255,9 +271,17 @@ def main(argv: list[str] | None = None) -> int:
             "hyperparameters": hyperparameters(training_args, model.config),
             "train_set": dataset_statistics(train_set),
             "view_coverage": coverage,
+            "distillation": distillation,
         }
     )
-    trainer = Trainer(
+    trainer_class, distill_kwargs = Trainer, {}
+    if distillation:
+        trainer_class = DistillationTrainer
+        distill_kwargs = {
+            "distill_weight": distill_args.distill_weight,
+            "distill_temperature": distill_args.distill_temperature,
+        }
+    trainer = trainer_class(
         model=model,
         args=training_args,
         train_dataset=tokenized["train"],
@@ -267,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         compute_metrics=trainer_metrics(label_names),
         preprocess_logits_for_metrics=preprocess_logits_for_metrics,
         callbacks=[record, TimedProgressCallback(run_args.progress_interval)],
+        **distill_kwargs,
     )
     checkpoint = _resume_checkpoint(training_args, run_args)
     if checkpoint:
