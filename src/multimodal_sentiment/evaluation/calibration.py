@@ -188,7 +188,7 @@ def build_parser() -> Any:
     return parser
 
 
-def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int) -> np.ndarray:
+def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int, desc: str = "calibrating") -> np.ndarray:
     """Uncalibrated logits of every row (the config's calibration is switched off meanwhile)."""
     from ..data import MultimodalCollator, tokenize_dataset
     from ..modeling.input_spec import InputSpec
@@ -208,7 +208,7 @@ def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int) -> np.n
             mode=spec.mode,
             emoji_as_words=spec.emoji_as_words,
         )
-        logits, _ = run_model(model, encoded, MultimodalCollator(tokenizer), batch_size, desc="calibrating")
+        logits, _ = run_model(model, encoded, MultimodalCollator(tokenizer), batch_size, desc=desc)
     finally:
         config.logit_temperature, config.class_logit_bias = saved
     return np.asarray(logits, dtype=np.float64)

@@ -68,7 +68,7 @@ def teacher_logits(teacher_dir: str | Path, rows: Any, label_names: list[str], c
             f"--distill_from {teacher_dir}: the teacher's labels {teacher_labels} differ from this dataset's "
             f"{list(label_names)}; distil from a model trained on the same labels."
         )
-    raw = model_logits(teacher, AutoTokenizer.from_pretrained(folder), rows, batch_size=64)
+    raw = model_logits(teacher, AutoTokenizer.from_pretrained(folder), rows, batch_size=64, desc="teacher logits")
     calibration = {
         "class_logit_bias": teacher.config.class_logit_bias,
         "logit_temperature": float(teacher.config.logit_temperature or 1.0),
