@@ -14,8 +14,10 @@ from multimodal_sentiment import EraConfig
 from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.evaluation.calibration import (
     choose_class_bias,
+    choose_recall_bias,
     expected_calibration_error,
     fit_calibration,
+    parse_min_recall,
     fit_temperature,
     softmax,
 )
@@ -62,8 +64,44 @@ def test_class_bias_never_costs_more_accuracy_than_allowed():
 
 
 def test_fit_calibration_rejects_unknown_objective():
-    with pytest.raises(ValueError, match="class_bias must be 'none' or 'macro_f1', got 'recall'"):
+    with pytest.raises(ValueError, match="class_bias must be one of 'none', 'macro_f1', 'min_recall', got 'recall'"):
         fit_calibration(np.zeros((2, 3)), np.array([0, 1]), class_bias="recall")
+    with pytest.raises(ValueError, match="go together"):
+        fit_calibration(np.zeros((2, 3)), np.array([0, 1]), class_bias="min_recall")
+
+
+def test_recall_bias_reaches_the_recall_at_the_best_accuracy():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(400, 3))
+    labels = rng.choice(3, size=400, p=[0.1, 0.3, 0.6])
+    logits[np.arange(400), labels] += 0.9
+    logits[:, 1] -= 0.8  # a model that under-says class 1
+    neutral = labels == 1
+    recall = lambda b: ((logits + b).argmax(-1)[neutral] == 1).mean()  # noqa: E731
+    accuracy = lambda b: ((logits + b).argmax(-1) == labels).mean()  # noqa: E731
+    assert recall(np.zeros(3)) < 0.45
+    bias = np.array(choose_recall_bias(logits, labels, 1, 0.45))
+    assert recall(bias) >= 0.45 and bias[1] > 0
+    # No offset on class 1 alone (the 0.05 grid) that reaches the recall is more accurate.
+    for value in np.round(np.arange(0, 3.0001, 0.05), 2):
+        alone = np.array([0.0, value, 0.0])
+        if recall(alone) >= 0.45:
+            assert accuracy(bias) >= accuracy(alone) - 1e-12
+    assert fit_calibration(logits, labels, class_bias="min_recall", min_recall=(1, 0.45))["class_logit_bias"] == list(bias)
+    with pytest.raises(ValueError, match="never occurs"):
+        choose_recall_bias(logits[:5], np.zeros(5, dtype=int), 1, 0.5)
+
+
+def test_min_recall_flag_is_checked_before_any_work():
+    label2id = {"negative": 0, "neutral": 1, "positive": 2}
+    assert parse_min_recall("min_recall", "neutral=0.45", label2id) == (1, 0.45)
+    assert parse_min_recall("macro_f1", None, label2id) is None
+    with pytest.raises(SystemExit, match=r"LABEL one of \['negative', 'neutral', 'positive'\], e.g. negative=0.45; got 'calm=0.4'"):
+        parse_min_recall("min_recall", "calm=0.4", label2id)
+    with pytest.raises(SystemExit, match="must lie in"):
+        parse_min_recall("min_recall", "neutral=45", label2id)
+    with pytest.raises(SystemExit, match="goes with --class_bias min_recall"):
+        parse_min_recall("none", "neutral=0.4", label2id)
 
 
 def test_config_validates_and_round_trips(tmp_path, tiny_encoder_config):
@@ -114,3 +152,8 @@ def test_calibrate_command(tmp_path, tiny_era_dir):
     assert set(results["calibration"]) >= {"ece_before", "ece_after", "logit_temperature", "class_logit_bias"}
     assert results["calibration"]["ece_after"] == report["test"]["ece_after"]
     assert results["metrics"]["accuracy"] == pytest.approx(report["test"]["accuracy_after"])
+
+    argv = ["calibrate", str(tiny_era_dir), "--dataset", str(data), "--class_bias", "min_recall", "--min_recall", "neutral=0.5"]
+    assert cli_main(argv) == 0
+    report = json.loads((tiny_era_dir / "calibration.json").read_text())
+    assert report["class_bias_objective"] == "min_recall neutral=0.5"

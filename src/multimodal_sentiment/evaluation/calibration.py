@@ -6,6 +6,8 @@ training (`(logits + class_logit_bias) / logit_temperature`, see `calibrated_log
 1. optionally a per-class logit offset (`--class_bias macro_f1`): the offsets that maximise
    macro F1 among those that keep validation accuracy within `--max_accuracy_drop` points of the
    model's own (logit adjustment: makes a model that rarely says the minority classes say them);
+   or (`--class_bias min_recall --min_recall neutral=0.45`) the offsets with the best validation
+   accuracy among those that give one class at least that recall (a class the model under-says);
 2. then the temperature that minimises the negative log-likelihood (temperature scaling).
 
 Writes them into MODEL_DIR/config.json, `calibration.json` beside it, and, with a test split,
@@ -30,6 +32,7 @@ from .results import RESULTS_FILE, command_line, write_json
 logger = logging.getLogger(__name__)
 CALIBRATION_FILE = "calibration.json"
 ECE_BINS = 15
+CLASS_BIAS_OBJECTIVES = ("none", "macro_f1", "min_recall")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -127,13 +130,68 @@ def choose_class_bias(
     return [round(float(v), 4) for v in bias]
 
 
+def choose_recall_bias(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    class_index: int,
+    min_recall: float,
+    grid: Sequence[float] = tuple(np.round(np.arange(-3.0, 3.0001, 0.05), 2)),
+    rounds: int = 3,
+) -> list[float]:
+    """Per-class logit offsets with the highest accuracy among those giving class `class_index` a
+    recall of at least `min_recall` (coordinate ascent as in `choose_class_bias`; while no offset
+    reaches the recall, the one closest to it ranks first). Raises when none reaches it."""
+    logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
+    num_labels = logits.shape[-1]
+    members = labels == class_index
+    if not members.any():
+        raise ValueError(f"class {class_index} never occurs in the validation labels; its recall is undefined.")
+
+    def score(candidate: np.ndarray) -> float:
+        predictions = (logits + candidate).argmax(-1)
+        recall = float(np.mean(predictions[members] == class_index))
+        return float(np.mean(predictions == labels)) if recall >= min_recall - 1e-12 else recall - 1.0
+
+    bias = np.zeros(num_labels)
+    best = score(bias)
+    for _ in range(rounds):
+        improved = False
+        for k in range(1, num_labels):
+            for value in sorted(grid, key=abs):
+                candidate = bias.copy()
+                candidate[k] = value
+                value_score = score(candidate)
+                if value_score > best + 1e-12:
+                    best, bias, improved = value_score, candidate, True
+        if not improved:
+            break
+    if best < 0:
+        raise ValueError(
+            f"no class offset within [{min(grid)}, {max(grid)}] gives class {class_index} a validation recall of "
+            f"{min_recall:.0%}; ask for less."
+        )
+    return [round(float(v), 4) for v in bias]
+
+
 def fit_calibration(
-    logits: np.ndarray, labels: np.ndarray, *, class_bias: str = "none", max_accuracy_drop: float = 0.01
+    logits: np.ndarray,
+    labels: np.ndarray,
+    *,
+    class_bias: str = "none",
+    max_accuracy_drop: float = 0.01,
+    min_recall: tuple[int, float] | None = None,
 ) -> dict[str, Any]:
-    """The offsets (when `class_bias == "macro_f1"`) then the temperature, from raw validation logits."""
-    if class_bias not in ("none", "macro_f1"):
-        raise ValueError(f"class_bias must be 'none' or 'macro_f1', got {class_bias!r}.")
-    bias = choose_class_bias(logits, labels, max_accuracy_drop) if class_bias == "macro_f1" else None
+    """The offsets (`class_bias` "macro_f1", or "min_recall" with `min_recall` = (class index,
+    fraction)) then the temperature, from raw validation logits."""
+    if class_bias not in CLASS_BIAS_OBJECTIVES:
+        raise ValueError(f"class_bias must be one of {', '.join(map(repr, CLASS_BIAS_OBJECTIVES))}, got {class_bias!r}.")
+    if (class_bias == "min_recall") != (min_recall is not None):
+        raise ValueError("class_bias 'min_recall' and min_recall=(class index, fraction) go together.")
+    bias = None
+    if class_bias == "macro_f1":
+        bias = choose_class_bias(logits, labels, max_accuracy_drop)
+    elif class_bias == "min_recall":
+        bias = choose_recall_bias(logits, labels, *min_recall)
     shifted = logits + np.asarray(bias) if bias is not None else logits
     return {"class_logit_bias": bias, "logit_temperature": round(fit_temperature(shifted, labels), 4)}
 
@@ -178,14 +236,42 @@ def build_parser() -> Any:
     parser.add_argument(
         "--class_bias",
         default="none",
-        choices=["none", "macro_f1"],
-        help="also choose per-class logit offsets on validation (macro F1 within --max_accuracy_drop)",
+        choices=list(CLASS_BIAS_OBJECTIVES),
+        help="also choose per-class logit offsets on validation: macro_f1 (within --max_accuracy_drop) or "
+        "min_recall (best accuracy giving --min_recall)",
+    )
+    parser.add_argument(
+        "--min_recall",
+        default=None,
+        metavar="LABEL=FRACTION",
+        help="with --class_bias min_recall: the validation recall one class must reach, e.g. neutral=0.45",
     )
     parser.add_argument(
         "--max_accuracy_drop", type=float, default=1.0, help="points of validation accuracy the offsets may cost"
     )
     parser.add_argument("--batch_size", type=int, default=64)
     return parser
+
+
+def parse_min_recall(class_bias: str, spec: str | None, label2id: dict[str, int]) -> tuple[int, float] | None:
+    """`--min_recall LABEL=FRACTION` as (class index, fraction); checked against `--class_bias`."""
+    if class_bias != "min_recall":
+        if spec is not None:
+            raise SystemExit("calibrate: --min_recall goes with --class_bias min_recall.")
+        return None
+    label, _, fraction = (spec or "").partition("=")
+    if not spec or label not in label2id:
+        raise SystemExit(
+            f"calibrate: --class_bias min_recall needs --min_recall LABEL=FRACTION with LABEL one of "
+            f"{sorted(label2id)}, e.g. {sorted(label2id)[0]}=0.45; got {spec!r}."
+        )
+    try:
+        value = float(fraction)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise SystemExit(f"calibrate: --min_recall {spec}: the fraction must lie in (0, 1], e.g. {label}=0.45.")
+    return label2id[label], value
 
 
 def model_logits(model: Any, tokenizer: Any, rows: Any, batch_size: int, desc: str = "calibrating") -> np.ndarray:
@@ -236,16 +322,21 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()  # a compact one loads its encoder itself
 
+    min_recall = parse_min_recall(args.class_bias, args.min_recall, model.config.label2id)  # before the slow part
     validation = get_split(data, args.validation_split)
     val_logits = model_logits(model, tokenizer, validation, args.batch_size)
     val_labels = _label_ids_for_model(validation, model.config)
     calibration = fit_calibration(
-        val_logits, val_labels, class_bias=args.class_bias, max_accuracy_drop=args.max_accuracy_drop / 100
+        val_logits,
+        val_labels,
+        class_bias=args.class_bias,
+        max_accuracy_drop=args.max_accuracy_drop / 100,
+        min_recall=min_recall,
     )
     report: dict[str, Any] = {
         **calibration,
         "fitted_on": canonical_split(args.validation_split),
-        "class_bias_objective": args.class_bias,
+        "class_bias_objective": args.class_bias + (f" {args.min_recall}" if min_recall else ""),
         "max_accuracy_drop_points": args.max_accuracy_drop,
         "ece_bins": ECE_BINS,
         "validation": calibration_summary(val_logits, val_labels, calibration),
