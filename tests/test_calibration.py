@@ -17,8 +17,8 @@ from multimodal_sentiment.evaluation.calibration import (
     choose_recall_bias,
     expected_calibration_error,
     fit_calibration,
-    parse_min_recall,
     fit_temperature,
+    parse_min_recall,
     softmax,
 )
 
