@@ -17,6 +17,7 @@ from multimodal_sentiment.cli import main as cli_main
 from multimodal_sentiment.data import get_split
 from multimodal_sentiment.data.options import DatasetOptions, load_dataset_from_options
 from multimodal_sentiment.evaluation.calibration import model_logits
+from multimodal_sentiment.evaluation.report import row_name
 from multimodal_sentiment.evaluation.results import TRAINING_RECORD_FILE
 from multimodal_sentiment.training.distillation import (
     TEACHER_COLUMN,
@@ -118,3 +119,7 @@ def test_a_distilled_run_records_its_teacher(calibrated_teacher_dir, tiny_encode
     assert np.load(output_dir / TEACHER_LOGITS_FILE).shape == (12, 3)
     assert record["global_step"] == 2 and (output_dir / "results.json").is_file()
     assert seen.count(True) == 2  # both training steps saw the teacher, evaluation did not
+    results = json.loads((output_dir / "results.json").read_text())
+    assert results["distilled_from"] == str(calibrated_teacher_dir)
+    assert row_name(results) == "era-top-layer (distilled)"  # not averaged with the undistilled preset's seeds
+    assert row_name({k: v for k, v in results.items() if k != "distilled_from"}) == "era-top-layer"

@@ -2,7 +2,7 @@
 
     multimodal-sentiment report runs/ --output docs/results.md
 
-Rows group runs by (dataset, label column, split, preset); each shows mean +- sample std over
+Rows group runs by (dataset, label column, split, preset, distilled or not); each shows mean +- sample std over
 seeds of accuracy, weighted F1 and macro F1 (percent), the recall of the neutral class, the
 expected calibration error after `calibrate` when a run was calibrated, the seeds, the mean
 training wall time when recorded, and below the table the exact command of every run. Measured
@@ -73,13 +73,19 @@ def best_validation(results_path: Path) -> dict[str, float] | None:
     return {key: best[f"eval_{key}"] for key in ("accuracy", "f1_weighted", "f1_macro") if f"eval_{key}" in best}
 
 
+def row_name(record: dict[str, Any]) -> str:
+    """A run's row: its preset (or model type), marked when it also learned from a teacher."""
+    name = record.get("preset") or record["model_type"]
+    return f"{name} (distilled)" if record.get("distilled_from") else name
+
+
 def drop_repeated_runs(records: list[dict[str, Any]], paths: list[Path]) -> list[dict[str, Any]]:
     """One record per (dataset, split, preset, seed): a run evaluated again (e.g. `evaluate` on a
     training folder writes `eval-*/results.json` inside it) must not count as another seed.
     The newest record wins; the dropped files are printed."""
     newest: dict[tuple[Any, ...], tuple[dict[str, Any], Path]] = {}
     for record, path in zip(records, paths, strict=True):
-        key = (task_name(record), record["split"], record.get("preset") or record["model_type"], record.get("seed"))
+        key = (task_name(record), record["split"], row_name(record), record.get("seed"))
         kept = newest.get(key)
         if kept is not None:
             older, newer = sorted([kept, (record, path)], key=lambda item: str(item[0].get("date", "")))
@@ -106,8 +112,7 @@ def render(records: list[dict[str, Any]]) -> str:
     """Markdown: one table per (task, split), then the commands."""
     groups: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        name = record.get("preset") or record["model_type"]
-        groups[(task_name(record), record["split"])][name].append(record)
+        groups[(task_name(record), record["split"])][row_name(record)].append(record)
     lines: list[str] = []
     for (task, split), rows in sorted(groups.items()):
         lines += [f"### {task}, {split} split", ""]

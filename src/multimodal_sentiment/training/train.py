@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             preset=run_args.preset,
             wall_time_s=record.wall_time(),
             view_coverage={**coverage, "splits": {k: v for k, v in coverage["splits"].items() if k == test_split}},
+            distilled_from=distill_args.distill_from,  # its own row in `report`
         )
         final["test_metrics"] = metrics = results["metrics"]
         print(
