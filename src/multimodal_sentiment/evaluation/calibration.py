@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,25 +96,12 @@ def _accuracy_and_macro_f1(predictions: np.ndarray, labels: np.ndarray, num_labe
     return float(np.mean(predictions == labels)), float(np.mean(f1s))
 
 
-def choose_class_bias(
-    logits: np.ndarray,
-    labels: np.ndarray,
-    max_accuracy_drop: float = 0.01,
-    grid: Sequence[float] = tuple(np.round(np.arange(-3.0, 3.0001, 0.05), 2)),
-    rounds: int = 3,
-) -> list[float]:
-    """Per-class logit offsets maximising macro F1 among those whose accuracy is at least the
-    unbiased accuracy minus `max_accuracy_drop` (a fraction); coordinate ascent over classes on
-    `grid`, class 0's offset fixed at 0 (only differences matter). Ties keep the smaller change."""
-    logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
-    num_labels = logits.shape[-1]
-    floor = _accuracy_and_macro_f1(logits.argmax(-1), labels, num_labels)[0] - max_accuracy_drop
+def _coordinate_ascent(
+    score: Callable[[np.ndarray], float], num_labels: int, grid: Sequence[float], rounds: int
+) -> tuple[np.ndarray, float]:
+    """The per-class offsets maximising `score`: coordinate ascent over classes 1.. on `grid`, class
+    0's offset fixed at 0 (only differences matter); ties keep the smaller change."""
     bias = np.zeros(num_labels)
-
-    def score(candidate: np.ndarray) -> float:
-        accuracy, macro_f1 = _accuracy_and_macro_f1((logits + candidate).argmax(-1), labels, num_labels)
-        return macro_f1 if accuracy >= floor - 1e-12 else -1.0
-
     best = score(bias)
     for _ in range(rounds):
         improved = False
@@ -127,7 +114,27 @@ def choose_class_bias(
                     best, bias, improved = value_score, candidate, True
         if not improved:
             break
-    return [round(float(v), 4) for v in bias]
+    return bias, best
+
+
+def choose_class_bias(
+    logits: np.ndarray,
+    labels: np.ndarray,
+    max_accuracy_drop: float = 0.01,
+    grid: Sequence[float] = tuple(np.round(np.arange(-3.0, 3.0001, 0.05), 2)),
+    rounds: int = 3,
+) -> list[float]:
+    """Per-class logit offsets maximising macro F1 among those whose accuracy is at least the
+    unbiased accuracy minus `max_accuracy_drop` (a fraction), by `_coordinate_ascent` on `grid`."""
+    logits, labels = np.asarray(logits, dtype=np.float64), np.asarray(labels)
+    num_labels = logits.shape[-1]
+    floor = _accuracy_and_macro_f1(logits.argmax(-1), labels, num_labels)[0] - max_accuracy_drop
+
+    def score(candidate: np.ndarray) -> float:
+        accuracy, macro_f1 = _accuracy_and_macro_f1((logits + candidate).argmax(-1), labels, num_labels)
+        return macro_f1 if accuracy >= floor - 1e-12 else -1.0
+
+    return [round(float(v), 4) for v in _coordinate_ascent(score, num_labels, grid, rounds)[0]]
 
 
 def choose_recall_bias(
@@ -152,19 +159,7 @@ def choose_recall_bias(
         recall = float(np.mean(predictions[members] == class_index))
         return float(np.mean(predictions == labels)) if recall >= min_recall - 1e-12 else recall - 1.0
 
-    bias = np.zeros(num_labels)
-    best = score(bias)
-    for _ in range(rounds):
-        improved = False
-        for k in range(1, num_labels):
-            for value in sorted(grid, key=abs):
-                candidate = bias.copy()
-                candidate[k] = value
-                value_score = score(candidate)
-                if value_score > best + 1e-12:
-                    best, bias, improved = value_score, candidate, True
-        if not improved:
-            break
+    bias, best = _coordinate_ascent(score, num_labels, grid, rounds)
     if best < 0:
         raise ValueError(
             f"no class offset within [{min(grid)}, {max(grid)}] gives class {class_index} a validation recall of "
