@@ -80,7 +80,7 @@ def row_name(record: dict[str, Any]) -> str:
 
 
 def drop_repeated_runs(records: list[dict[str, Any]], paths: list[Path]) -> list[dict[str, Any]]:
-    """One record per (dataset, split, preset, seed): a run evaluated again (e.g. `evaluate` on a
+    """One record per (dataset, split, row, seed): a run evaluated again (e.g. `evaluate` on a
     training folder writes `eval-*/results.json` inside it) must not count as another seed.
     The newest record wins; the dropped files are printed."""
     newest: dict[tuple[Any, ...], tuple[dict[str, Any], Path]] = {}
