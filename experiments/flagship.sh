@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The publishable flagship checkpoint (issue 12): calibrate every finished era-mpnet seed on the
-# validation split, then export the seed that was best ON VALIDATION (its kept checkpoint's
+# validation split (temperature plus the macro-F1 class offsets, the recipe of the embedded
+# default), then export the seed that was best ON VALIDATION (its kept checkpoint's
 # weighted F1 in training_record.json; the test split plays no part in the choice) with a model
 # card whose metrics are the results files of all its seeds. The weights stay out of git.
 #   bash experiments/flagship.sh            # -> runs/flagship/era-mpnet-mvsa (push it with `push`)
@@ -15,7 +16,7 @@ seeds=()
 for run in "$RUNS"/seed*; do
   [[ -f "$run/results.json" ]] || continue
   seeds+=("$run")
-  [[ -f "$run/calibration.json" ]] || multimodal-sentiment calibrate "$run" --dataset "$DATA"
+  [[ -f "$run/calibration.json" ]] || multimodal-sentiment calibrate "$run" --dataset "$DATA" --class_bias macro_f1
 done
 (( ${#seeds[@]} )) || { echo "flagship: no finished run under $RUNS (run experiments/queue.sh first)" >&2; exit 1; }
 best=$(python - "${seeds[@]}" <<'PY'
