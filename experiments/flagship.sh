@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The publishable flagship checkpoint (issue 12): calibrate every finished era-mpnet seed on the
-# validation split (temperature plus the macro-F1 class offsets, the recipe of the embedded
-# default), then export the seed that was best ON VALIDATION (its kept checkpoint's
-# weighted F1 in training_record.json; the test split plays no part in the choice) with a model
-# card whose metrics are the results files of all its seeds. The weights stay out of git.
+# The publishable flagship checkpoint (issue 12): calibrate every finished era-mpnet and
+# text-only-mpnet seed on the validation split (temperature plus the macro-F1 class offsets, the
+# recipe of the embedded default), then export the era-mpnet seed that was best ON VALIDATION (its
+# kept checkpoint's weighted F1 in training_record.json; the test split plays no part in the
+# choice) with a model card whose metrics are the results files of all its seeds. The weights
+# stay out of git.
 #   bash experiments/flagship.sh            # -> runs/flagship/era-mpnet-mvsa (push it with `push`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,11 +13,14 @@ export HF_HUB_OFFLINE=1
 DATA=${DATA:-../shared/data/mvsa-multiple}
 RUNS=runs/mvsa-multiple/era-mpnet
 OUT=${OUT:-runs/flagship/era-mpnet-mvsa}
+# Its text-only baseline is calibrated the same way, so "ERA minus text-only" compares one recipe.
+for run in runs/mvsa-multiple/text-only-mpnet/seed* "$RUNS"/seed*; do
+  [[ -f "$run/results.json" && ! -f "$run/calibration.json" ]] || continue
+  multimodal-sentiment calibrate "$run" --dataset "$DATA" --class_bias macro_f1
+done
 seeds=()
 for run in "$RUNS"/seed*; do
-  [[ -f "$run/results.json" ]] || continue
-  seeds+=("$run")
-  [[ -f "$run/calibration.json" ]] || multimodal-sentiment calibrate "$run" --dataset "$DATA" --class_bias macro_f1
+  if [[ -f "$run/results.json" ]]; then seeds+=("$run"); fi
 done
 (( ${#seeds[@]} )) || { echo "flagship: no finished run under $RUNS (run experiments/queue.sh first)" >&2; exit 1; }
 best=$(python - "${seeds[@]}" <<'PY'
