@@ -227,12 +227,33 @@ def test_report_mean_std_anchors_and_commands(tmp_path):
     assert text.index("era-caption-ocr |") < text.index("text-only |")  # best weighted F1 first
     assert "| CLMLF (Li et al., NAACL Findings 2022) (published) | – | 72.00 | 69.83 | – | – | – | – |" in text
     assert "| MDSE (published) | – | 72.31 | 70.12 | – | – | – | – |" in text
+    assert "| era-caption-ocr | text-only | 1 | 3.00 | 3.50 | 3.50 |" in text  # minus text-only, seed 1
     assert "`multimodal-sentiment train --preset text-only --seed 2`" in text
     # A second report replaces its block and keeps the rest of the page.
     output.write_text(text + "\nProse after.\n")
     assert report_main([str(tmp_path / "runs" / "text-only"), "--output", str(output)]) == 0
     again = output.read_text()
     assert "Prose after." in again and again.count("results:begin") == 1 and "era-caption-ocr" not in again
+
+
+def test_report_subtracts_the_same_encoder_baseline_seed_by_seed(tmp_path):
+    # era-mpnet seeds 1-3 against text-only-mpnet seeds 1-2: only the shared seeds are paired,
+    # and the MiniLM text-only row is not the mpnet flagship's baseline.
+    runs = [
+        ("era-mpnet", 1, 0.72, 0.70), ("era-mpnet", 2, 0.71, 0.69), ("era-mpnet", 3, 0.90, 0.90),
+        ("text-only-mpnet", 1, 0.70, 0.69), ("text-only-mpnet", 2, 0.70, 0.66),
+        ("text-only", 1, 0.50, 0.50),
+    ]  # fmt: skip
+    for preset, seed, accuracy, f1 in runs:
+        path = tmp_path / "runs" / preset / f"seed{seed}" / "results.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(_record(preset, seed, accuracy, f1)))
+    output = tmp_path / "results.md"
+    assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
+    paired = output.read_text().split("Minus the text-only baseline on the same encoder")[1].split("Commands:")[0]
+    # accuracy +2, +1 -> 1.50 ± 0.71; weighted (= macro) F1 +1, +3 -> 2.00 ± 1.41
+    assert "| era-mpnet | text-only-mpnet | 1, 2 | 1.50 ± 0.71 | 2.00 ± 1.41 | 2.00 ± 1.41 |" in paired
+    assert "| era-mpnet | text-only |" not in paired and paired.count("| era-mpnet |") == 1
 
 
 def test_report_counts_a_run_evaluated_twice_once(tmp_path, capsys):
