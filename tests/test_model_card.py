@@ -116,6 +116,19 @@ def test_several_seeds_give_mean_and_std_and_every_number_is_from_a_file(tmp_pat
     assert {m["args"]["seed"] for m in by_dataset["mvsa-single"]["metrics"]} == {1, 2, 3}
     assert "82.00 ± 2.00" in card.text  # mean ± sample std over the three seeds, in %
     assert "(3 runs)" in card.text and "msed" in card.text
+    assert "these weights" not in card.text  # no training record: which seed is unknown
+
+
+def test_the_exported_seed_is_marked_among_several(tmp_path):
+    runs = load_results([_write(tmp_path, f"r{s}.json", _result(s, a)) for s, a in ((1, 0.80), (2, 0.82))])
+    runs[1]["calibration"] = {"logit_temperature": 0.9, "class_logit_bias": None, "ece_before": 0.05, "ece_after": 0.03}
+    info = {"hyperparameters": {"seed": 2, "learning_rate": 2e-5}}
+    text = build_model_card(CONFIG, results=runs, training_info=info).text
+    assert "| seed 2 (these weights) | 450 | 82.00 |" in text and "| seed 1 | 450 | 80.00 |" in text
+    assert "| seed 2 (these weights) | 0.9 |" in text  # the calibration table says it too
+    # One run only: nothing to tell apart, no marker.
+    single = build_model_card(CONFIG, results=runs[1:], training_info=info).text
+    assert "these weights" not in single
 
 
 def test_training_info_is_read_with_whatever_keys_exist(tmp_path):

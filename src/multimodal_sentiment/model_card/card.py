@@ -210,8 +210,11 @@ def describe_code_files(paths: Iterable[str | Path]) -> list[dict[str, str]]:
     return described
 
 
-def _run_label(run: Mapping[str, Any]) -> str:
-    return f"seed {run['seed']}" if run.get("seed") is not None else "run"
+def _run_label(run: Mapping[str, Any], weights_seed: Any = None) -> str:
+    """`seed N`, marked when several seeds are listed and this is the one whose weights the card ships."""
+    if run.get("seed") is None:
+        return "run"
+    return f"seed {run['seed']}" + (" (these weights)" if weights_seed is not None and run["seed"] == weights_seed else "")
 
 
 def _metric_keys(runs: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -252,14 +255,16 @@ def eval_results_from_runs(runs: Sequence[Mapping[str, Any]]) -> list[EvalResult
     return results
 
 
-def results_sections(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per (dataset, split): a table of the runs, mean/std over runs, per-class table, provenance."""
+def results_sections(runs: Sequence[Mapping[str, Any]], weights_seed: Any = None) -> list[dict[str, Any]]:
+    """Per (dataset, split): a table of the runs, mean/std over runs, per-class table, provenance.
+    With several seeds, the row of `weights_seed` (the exported run's) is marked "(these weights)"."""
     sections = []
     for (dataset, split), group in _group_runs(runs).items():
         keys = _metric_keys(group)
+        marked = weights_seed if len(group) > 1 else None
         rows = []
         for run in group:
-            row = {"run": _run_label(run), "examples": run.get("num_examples", "")}
+            row = {"run": _run_label(run, marked), "examples": run.get("num_examples", "")}
             row.update({METRICS.get(k, (k, None, k))[2]: f"{100 * run['metrics'][k]:.2f}" for k in keys if k in run["metrics"]})
             rows.append(row)
         if len(group) > 1:
@@ -274,7 +279,7 @@ def results_sections(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         per_class = _per_class_table(group[0]["metrics"].get("per_class")) if len(group) == 1 else ""
         provenance = [
             {
-                "run": _run_label(run),
+                "run": _run_label(run, marked),
                 "model": run.get("model", ""),
                 "command": f"`{run['command']}`" if run.get("command") else "",
                 "date": run.get("date", ""),
@@ -291,18 +296,18 @@ def results_sections(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "per_class": per_class,
                 "provenance": markdown_table(provenance),
                 "view_coverage": coverage_table(group[0].get("view_coverage")) if len(group) == 1 else "",
-                "calibration": calibration_table(group),
+                "calibration": calibration_table(group, marked),
                 "versions": group[0].get("versions") or {},
             }
         )
     return sections
 
 
-def calibration_table(runs: Sequence[Mapping[str, Any]]) -> str:
+def calibration_table(runs: Sequence[Mapping[str, Any]], weights_seed: Any = None) -> str:
     """Temperature, class offsets and ECE before/after of the calibrated runs ("" if none)."""
     rows = [
         {
-            "run": _run_label(run),
+            "run": _run_label(run, weights_seed),
             "temperature": str(run["calibration"]["logit_temperature"]),
             "class offsets": str(run["calibration"].get("class_logit_bias") or "none"),
             "ECE before": f"{run['calibration']['ece_before']:.4f}",
@@ -490,7 +495,7 @@ def build_model_card(
         encoder_trained_layers=config.get("encoder_trained_layers") or 0,
         encoder_fingerprint=config.get("encoder_fingerprint"),
         evaluated=bool(results),
-        results_sections=results_sections(results),
+        results_sections=results_sections(results, weights_seed=training["hyperparameters"].get("seed")),
         training=training,
         dataset_list=datasets,
         package_version=package_version,
