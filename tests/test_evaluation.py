@@ -256,6 +256,44 @@ def test_report_subtracts_the_same_encoder_baseline_seed_by_seed(tmp_path):
     assert "| era-mpnet | text-only |" not in paired and paired.count("| era-mpnet |") == 1
 
 
+def test_report_says_how_far_each_goal_is(tmp_path):
+    # The flagship's targets (GOALS) against the files: a mean over seeds, a seed-by-seed margin
+    # over the same-encoder baseline, and ECE (at most); fewer than three seeds are marked.
+    runs = [
+        ("era-mpnet", 1, 0.72, 0.70), ("era-mpnet", 2, 0.71, 0.69), ("era-mpnet", 3, 0.76, 0.74),
+        ("text-only-mpnet", 1, 0.70, 0.69), ("text-only-mpnet", 2, 0.70, 0.66),
+    ]  # fmt: skip
+    for preset, seed, accuracy, f1 in runs:
+        record = _record(preset, seed, accuracy, f1)
+        if preset == "era-mpnet":
+            record["metrics"]["f1_macro"] = 0.58
+            record["calibration"] = {
+                "logit_temperature": 1.0, "class_logit_bias": None, "ece_before": 0.1, "ece_after": 0.02 * seed,
+            }  # fmt: skip
+        path = tmp_path / "runs" / preset / f"seed{seed}" / "results.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(record))
+    output = tmp_path / "results.md"
+    assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
+    goals = output.read_text().split("Goals (issue 12")[1].split("Commands:")[0]
+    # accuracy (72 + 71 + 76) / 3 = 73.00 and weighted F1 71.00: both met
+    assert "| era-mpnet, accuracy (%) | ≥ 72.50 | 73.00 | 1, 2, 3 | – | yes |" in goals
+    assert "| era-mpnet, weighted F1 (%) | ≥ 70.50 | 71.00 | 1, 2, 3 | – | yes |" in goals
+    # margins over seeds 1 and 2 only: accuracy +2, +1 -> 1.50 (met); weighted F1 +1, +3 -> 2.00
+    assert "| era-mpnet minus text-only-mpnet, accuracy (points) | ≥ 1.50 | 1.50 | 1, 2 | – | yes (on 2 of 3 seeds) |" in goals
+    assert "| era-mpnet minus text-only-mpnet, weighted F1 (points) | ≥ 1.50 | 2.00 | 1, 2 | – | yes (on 2 of 3 seeds) |" in goals
+    # A miss says by how much: macro F1 58 on every seed, 2 points short of 60.
+    assert "| era-mpnet, macro F1 (%) | ≥ 60.00 | 58.00 | 1, 2, 3 | 2.00 | no |" in goals
+    # ECE 0.02, 0.04, 0.06 -> 0.040 <= 0.05
+    assert "| era-mpnet, ECE calibrated | ≤ 0.050 | 0.040 | 1, 2, 3 | – | yes |" in goals
+    # Without seed 3 the means fall short, by the difference.
+    (tmp_path / "runs" / "era-mpnet" / "seed3").joinpath("results.json").unlink()
+    assert report_main([str(tmp_path / "runs"), "--output", str(output)]) == 0
+    goals = output.read_text().split("Goals (issue 12")[1].split("Commands:")[0]
+    assert "| era-mpnet, accuracy (%) | ≥ 72.50 | 71.50 | 1, 2 | 1.00 | no (on 2 of 3 seeds) |" in goals
+    assert "| era-mpnet, weighted F1 (%) | ≥ 70.50 | 69.50 | 1, 2 | 1.00 | no (on 2 of 3 seeds) |" in goals
+
+
 def test_report_counts_a_run_evaluated_twice_once(tmp_path, capsys):
     run = tmp_path / "runs" / "text-only" / "seed1"
     (run / "eval-mvsa-multiple-test").mkdir(parents=True)
