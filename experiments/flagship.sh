@@ -3,8 +3,8 @@
 # text-only-mpnet seed on the validation split (temperature plus the macro-F1 class offsets, the
 # recipe of the embedded default), then export the era-mpnet seed that was best ON VALIDATION (its
 # kept checkpoint's weighted F1 in training_record.json; the test split plays no part in the
-# choice) with a model card whose metrics are the results files of all its seeds. The weights
-# stay out of git.
+# choice) with a model card whose metrics are the results files of all its seeds, beside those of
+# text-only-mpnet (the baseline: same encoder and recipe, post text only). The weights stay out of git.
 #   bash experiments/flagship.sh            # -> runs/flagship/era-mpnet-mvsa (push it with `push`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,10 @@ PY
 )
 echo "flagship: exporting $best (best weighted F1 on validation of ${#seeds[@]} seeds)"
 results=(); for run in "${seeds[@]}"; do results+=(--results "$run/results.json"); done
+# The card also shows the flagship minus its text-only baseline, seed by seed: what the image adds.
+for run in runs/mvsa-multiple/text-only-mpnet/seed*; do
+  if [[ -f "$run/results.json" ]]; then results+=(--baseline-results "$run/results.json"); fi
+done
 multimodal-sentiment export "$best" "$OUT" --overwrite "${results[@]}" --dataset mvsa-multiple \
   --language en --repo_id multimodal-sentiment/era-mpnet-mvsa
 bash experiments/collect_results.sh

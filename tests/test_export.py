@@ -73,6 +73,12 @@ def test_export_saved_folder_is_hub_ready_and_predicts_the_same(tiny_era_dir, ti
     assert_logits_close(_logits(out), reference_logits(tiny_era, tokenizer), atol=1e-6)
     readme = (out / "README.md").read_text()
     assert 'revision="v1"' in readme and "value: 0.75" in readme
+    # The CLI passes a baseline's results to the card: this model minus it, seed by seed.
+    baseline = tmp_path / "baseline"
+    baseline.mkdir()
+    assert cli.main(["export", str(tiny_era_dir), str(tmp_path / "out"), "--overwrite", "--results", str(tmp_path / "results.json"),
+                     "--baseline-results", str(_result_file(baseline, accuracy=0.70))]) == 0  # fmt: skip
+    assert "| this model minus the baseline, seed by seed (seed 1; points) | +5.00 | +0.00 |" in (out / "README.md").read_text()
 
 
 def test_export_trainer_checkpoint(tiny_era, tokenizer, tmp_path):

@@ -131,6 +131,27 @@ def test_the_exported_seed_is_marked_among_several(tmp_path):
     assert "these weights" not in single
 
 
+def test_a_baseline_is_shown_with_this_model_minus_it_seed_by_seed(tmp_path):
+    runs = load_results([_write(tmp_path, f"r{s}.json", _result(s, a)) for s, a in ((1, 0.80), (2, 0.82), (3, 0.84))])
+    baseline = [_result(s, a) | {"preset": "text-only"} for s, a in ((1, 0.79), (2, 0.83))]
+    card = build_model_card(CONFIG, results=runs, baseline_results=load_results(
+        [_write(tmp_path, f"b{i}.json", b) for i, b in enumerate(baseline)]))
+    text = card.text
+    section = text.split("### Against the baseline `text-only` (mvsa-single, split `test`)")[1].split("## Limitations")[0]
+    assert "| baseline, seed 1 | 79.00 | 77.70 | 69.00 |" in section
+    assert "| baseline, mean ± std (2 runs) | 81.00 ± 2.83 |" in section
+    # Only seeds 1 and 2 pair: accuracy +1, -1 -> +0.00 ± 1.41 (seed 3 has no baseline).
+    assert "| this model minus the baseline, seed by seed (seeds 1, 2; points) | +0.00 ± 1.41 | +0.00 ± 1.41 | +0.00 ± 1.41 |" in section
+    assert "Baseline commands:" in section and "- seed 1: `multimodal-sentiment evaluate runs/era --split test`" in section
+    # The model-index metadata is this model's only.
+    meta = _front_matter(str(card))
+    assert sorted(m["value"] for r in meta["model-index"][0]["results"] for m in r["metrics"] if m["type"] == "accuracy") == [0.80, 0.82, 0.84]
+    # A baseline of a dataset this card has no results for would compare nothing: refused, named.
+    with pytest.raises(ResultsFileError, match="Baseline results are for msed, split 'test'.*--results"):
+        build_model_card(CONFIG, results=runs, baseline_results=[_result(1, 0.5, dataset="msed")])
+    assert "Against the baseline" not in build_model_card(CONFIG, results=runs).text
+
+
 def test_training_info_is_read_with_whatever_keys_exist(tmp_path):
     info = {
         "hyperparameters": {"learning_rate": 5e-5, "num_train_epochs": 3},

@@ -274,6 +274,7 @@ def export_checkpoint(
     drop: Sequence[str] = (),
     allow_missing: Sequence[str] = (),
     results: Sequence[str | Path] = (),
+    baseline_results: Sequence[str | Path] = (),
     training_info: str | Path | None = None,
     repo_id: str | None = None,
     card_revision: str | None = None,
@@ -309,6 +310,7 @@ def export_checkpoint(
         raise ExportError("A plain state dict carries no architecture: pass --config (a config.json or a model folder).")
     # Read the small inputs first: a typo in --results should fail before any model is built.
     runs = load_results(results)
+    baseline_runs = load_results(baseline_results)
     info_path = _find_training_info(source, str(training_info) if training_info else None)
     info = _until_checkpoint(load_training_info(info_path), source)
     tokenizer_source = _find_tokenizer(source, tokenizer)
@@ -335,6 +337,7 @@ def export_checkpoint(
             repo_id=repo_id,
             revision=card_revision,
             results=runs,
+            baseline_results=baseline_runs,
             training_info=info,
             trainer_log_history=load_trainer_log_history(source) if source.is_dir() else [],
             license=license,
@@ -508,6 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-missing", action="append", default=[], metavar="PATTERN", help="model weights that may stay at their initial values"
     )
     parser.add_argument("--results", action="append", default=[], metavar="JSON", help="evaluation results (repeatable: seeds)")
+    parser.add_argument(
+        "--baseline-results", action="append", default=[], metavar="JSON",
+        help="evaluation results of a baseline (e.g. text-only, same encoder and recipe; repeatable: seeds): "
+        "the card shows this model minus it, seed by seed",
+    )
     parser.add_argument("--training-info", metavar="JSON", help="training record JSON (default: training_record.json beside the source or its parent)")
     parser.add_argument("--repo-id", help="Hub id the card's usage code names (org/name)")
     parser.add_argument("--card-revision", help="revision the card's usage code pins (the tag you will push with, or a sha)")
@@ -539,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
             drop=args.drop,
             allow_missing=args.allow_missing,
             results=args.results,
+            baseline_results=args.baseline_results,
             training_info=args.training_info,
             repo_id=args.repo_id,
             card_revision=args.card_revision,

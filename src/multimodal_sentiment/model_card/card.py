@@ -303,6 +303,58 @@ def results_sections(runs: Sequence[Mapping[str, Any]], weights_seed: Any = None
     return sections
 
 
+BASELINE_METRICS = ("accuracy", "f1_weighted", "f1_macro")
+
+
+def baseline_sections(runs: Sequence[Mapping[str, Any]], baselines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per (dataset, split): the baseline's runs, their mean, and this model minus the baseline seed
+    by seed over the seeds both have (points), so a reader sees what this model adds over it.
+    Raises `ResultsFileError` for baseline results of a dataset/split this card has no results for."""
+    ours = _group_runs(runs)
+    sections = []
+    for (dataset, split), group in _group_runs(baselines).items():
+        if (dataset, split) not in ours:
+            raise ResultsFileError(
+                f"Baseline results are for {dataset}, split {split!r}, but this model has no results there: "
+                "pass this model's results of the same dataset and split with --results."
+            )
+        names = sorted({str(run.get("preset") or run.get("model") or "baseline") for run in group})
+        rows = []
+        for run in sorted(group, key=lambda r: (r.get("seed") is None, r.get("seed") or 0)):
+            row = {"run": f"baseline, {_run_label(run)}"}
+            row.update({METRICS[k][2]: f"{100 * run['metrics'][k]:.2f}" for k in BASELINE_METRICS if k in run["metrics"]})
+            rows.append(row)
+        if len(group) > 1:
+            summary = {"run": f"baseline, mean ± std ({len(group)} runs)"}
+            for key in BASELINE_METRICS:
+                values = [100 * r["metrics"][key] for r in group if key in r["metrics"]]
+                if len(values) > 1:
+                    summary[METRICS[key][2]] = f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+            rows.append(summary)
+        ours_by_seed = {r.get("seed"): r["metrics"] for r in ours[(dataset, split)]}
+        base_by_seed = {r.get("seed"): r["metrics"] for r in group}
+        seeds = sorted(seed for seed in ours_by_seed.keys() & base_by_seed.keys() if seed is not None)
+        if seeds:
+            difference = {"run": f"this model minus the baseline, seed by seed (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; points)"}
+            for key in BASELINE_METRICS:
+                values = [100 * (ours_by_seed[s][key] - base_by_seed[s][key]) for s in seeds if key in ours_by_seed[s] and key in base_by_seed[s]]
+                if values:
+                    difference[METRICS[key][2]] = (
+                        f"{statistics.mean(values):+.2f} ± {statistics.stdev(values):.2f}" if len(values) > 1 else f"{values[0]:+.2f}"
+                    )
+            rows.append(difference)
+        sections.append(
+            {
+                "dataset": dataset,
+                "split": split,
+                "names": names,
+                "table": markdown_table(rows),
+                "commands": [f"{_run_label(run)}: `{run['command']}`" for run in group if run.get("command")],
+            }
+        )
+    return sections
+
+
 def calibration_table(runs: Sequence[Mapping[str, Any]], weights_seed: Any = None) -> str:
     """Temperature, class offsets and ECE before/after of the calibrated runs ("" if none)."""
     rows = [
@@ -419,6 +471,7 @@ def build_model_card(
     repo_id: str | None = None,
     revision: str | None = None,
     results: Sequence[Mapping[str, Any]] = (),
+    baseline_results: Sequence[Mapping[str, Any]] = (),
     training_info: Mapping[str, Any] | None = None,
     trainer_log_history: Sequence[Mapping[str, Any]] = (),
     code_files: Iterable[str | Path] = (),
@@ -437,6 +490,9 @@ def build_model_card(
         revision: the pinned revision shown in the usage code (a tag or commit sha).
         results: checked results dicts (`load_results`); several runs of one dataset/split give
             mean and std in the text. None: the card says the model has not been evaluated.
+        baseline_results: checked results dicts of a baseline (e.g. text-only on the same encoder
+            and recipe) on the same datasets and splits: the card shows them and this model minus
+            the baseline, seed by seed.
         training_info / trainer_log_history: optional training details (any keys).
         code_files: the remote-code `.py` files shipped with the checkpoint.
         license, datasets, language: card metadata; captioner_license overrides the known table.
@@ -496,6 +552,7 @@ def build_model_card(
         encoder_fingerprint=config.get("encoder_fingerprint"),
         evaluated=bool(results),
         results_sections=results_sections(results, weights_seed=training["hyperparameters"].get("seed")),
+        baseline_sections=baseline_sections(results, baseline_results),
         training=training,
         dataset_list=datasets,
         package_version=package_version,
