@@ -7,9 +7,9 @@ seeds of accuracy, weighted F1 and macro F1 (percent), the recall of the neutral
 expected calibration error after `calibrate` when a run was calibrated, the seeds, the mean
 training wall time when recorded; under it each row minus its text-only baseline on the same
 encoder (`BASELINES`), seed by seed, then how far the rows are from the project's targets
-(`GOALS`), the kept checkpoints' validation figures, and the exact command of every run. Measured numbers come only from the files; the published anchors are cited
-constants, shown beside them for the same dataset and split ("–" where the paper does not report
-the figure).
+(`GOALS`), the kept checkpoints' validation figures, and the exact command of every run.
+Measured numbers come only from the files; the published anchors are cited constants, shown
+beside them for the same dataset and split ("–" where the paper does not report the figure).
 """
 
 from __future__ import annotations
