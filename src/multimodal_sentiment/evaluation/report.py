@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..seed_pairs import metric_by_seed, seed_differences
 from .results import RESULTS_FILE
 
 # Published test results (accuracy, weighted F1; percent; None where not reported) per task
@@ -150,22 +151,9 @@ def _anchor(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def _by_seed(runs: list[dict[str, Any]], metric: str) -> dict[Any, float]:
-    """Seed -> the metric of that seed's run (percent; ECE as a fraction), for runs that have it."""
-    values: dict[Any, float] = {}
-    for run in runs:
-        if metric == "ece":
-            if "calibration" in run:
-                values[run.get("seed")] = run["calibration"]["ece_after"]
-        elif metric in run["metrics"]:
-            values[run.get("seed")] = 100 * run["metrics"][metric]
-    return values
-
-
 def _margins(rows: dict[str, list[dict[str, Any]]], name: str, baseline: str, metric: str) -> dict[Any, float]:
     """Seed -> row minus baseline (points), over the seeds both have."""
-    values, base = _by_seed(rows.get(name, []), metric), _by_seed(rows.get(baseline, []), metric)
-    return {seed: values[seed] - base[seed] for seed in sorted(values.keys() & base.keys()) if seed is not None}
+    return seed_differences(rows.get(name, []), rows.get(baseline, []), metric)
 
 
 def paired_lines(rows: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -198,7 +186,7 @@ def goal_lines(task: str, rows: dict[str, list[dict[str, Any]]]) -> list[str]:
             values = _margins(rows, goal.row, goal.baseline, goal.metric)
             label = f"{goal.row} minus {goal.baseline}, {METRIC_NAMES[goal.metric]} (points)"
         else:
-            values = _by_seed(rows.get(goal.row, []), goal.metric)
+            values = metric_by_seed(rows.get(goal.row, []), goal.metric)
             label = f"{goal.row}, {METRIC_NAMES[goal.metric]}" + ("" if goal.metric == "ece" else " (%)")
         if not values:
             continue

@@ -20,6 +20,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..modeling.checkpoint_code import TASK
+from ..seed_pairs import seed_differences
 
 TEMPLATE_PATH = Path(__file__).with_name("template.md")
 UNPINNED_REVISION = "<commit sha or tag>"
@@ -331,13 +332,12 @@ def baseline_sections(runs: Sequence[Mapping[str, Any]], baselines: Sequence[Map
                 if len(values) > 1:
                     summary[METRICS[key][2]] = f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
             rows.append(summary)
-        ours_by_seed = {r.get("seed"): r["metrics"] for r in ours[(dataset, split)]}
-        base_by_seed = {r.get("seed"): r["metrics"] for r in group}
-        seeds = sorted(seed for seed in ours_by_seed.keys() & base_by_seed.keys() if seed is not None)
+        differences = {key: seed_differences(ours[(dataset, split)], group, key) for key in BASELINE_METRICS}
+        seeds = sorted({seed for by_seed in differences.values() for seed in by_seed})
         if seeds:
             difference = {"run": f"this model minus the baseline, seed by seed (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; points)"}
-            for key in BASELINE_METRICS:
-                values = [100 * (ours_by_seed[s][key] - base_by_seed[s][key]) for s in seeds if key in ours_by_seed[s] and key in base_by_seed[s]]
+            for key, by_seed in differences.items():
+                values = list(by_seed.values())
                 if values:
                     difference[METRICS[key][2]] = (
                         f"{statistics.mean(values):+.2f} ± {statistics.stdev(values):.2f}" if len(values) > 1 else f"{values[0]:+.2f}"
