@@ -1,12 +1,13 @@
 """Seed-by-seed differences between two sets of runs: the one definition of "this model minus its
 baseline" that the results report (evaluation/report.py) and the model card (model_card/card.py)
-both show. Runs are `multimodal-sentiment evaluate` results records. Standard library only, so the
+both show, and the "mean ± std" cell both write under it. Runs are `multimodal-sentiment evaluate` results records. Standard library only, so the
 card can use it without loading torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -30,3 +31,10 @@ def seed_differences(
     without a seed cannot be paired and are left out."""
     values, base = metric_by_seed(runs, metric), metric_by_seed(baseline_runs, metric)
     return {seed: values[seed] - base[seed] for seed in sorted(values.keys() & base.keys() - {None})}
+
+
+def mean_std(values: Sequence[float], signed: bool = False) -> str:
+    """`"mean ± std"` to two decimals (the mean alone for one value); `signed` writes the mean's sign
+    (a difference)."""
+    mean = f"{statistics.fmean(values):{'+' if signed else ''}.2f}"
+    return f"{mean} ± {statistics.stdev(values):.2f}" if len(values) > 1 else mean

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..seed_pairs import metric_by_seed, seed_differences
+from ..seed_pairs import mean_std, metric_by_seed, seed_differences
 from .results import RESULTS_FILE
 
 # Published test results (accuracy, weighted F1; percent; None where not reported) per task
@@ -138,13 +138,8 @@ def drop_repeated_runs(records: list[dict[str, Any]], paths: list[Path]) -> list
     return [record for record, _ in newest.values()]
 
 
-def _mean_std(values: list[float]) -> str:
-    mean = statistics.fmean(values)
-    return f"{mean:.2f} ± {statistics.stdev(values):.2f}" if len(values) > 1 else f"{mean:.2f}"
-
-
 def _cell(values: list[float]) -> str:
-    return _mean_std(values) if values else "–"
+    return mean_std(values) if values else "–"
 
 
 def _anchor(value: float | None) -> str:

@@ -12,7 +12,6 @@ import ast
 import json
 import math
 import re
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..modeling.checkpoint_code import TASK
-from ..seed_pairs import seed_differences
+from ..seed_pairs import mean_std, seed_differences
 
 TEMPLATE_PATH = Path(__file__).with_name("template.md")
 UNPINNED_REVISION = "<commit sha or tag>"
@@ -271,11 +270,9 @@ def results_sections(runs: Sequence[Mapping[str, Any]], weights_seed: Any = None
         if len(group) > 1:
             summary = {"run": f"mean ± std ({len(group)} runs)", "examples": ""}
             for key in keys:
-                values = [r["metrics"][key] for r in group if key in r["metrics"]]
+                values = [100 * r["metrics"][key] for r in group if key in r["metrics"]]
                 if len(values) > 1:
-                    summary[METRICS.get(key, (key, None, key))[2]] = (
-                        f"{100 * statistics.mean(values):.2f} ± {100 * statistics.stdev(values):.2f}"
-                    )
+                    summary[METRICS.get(key, (key, None, key))[2]] = mean_std(values)
             rows.append(summary)
         per_class = _per_class_table(group[0]["metrics"].get("per_class")) if len(group) == 1 else ""
         provenance = [
@@ -330,7 +327,7 @@ def baseline_sections(runs: Sequence[Mapping[str, Any]], baselines: Sequence[Map
             for key in BASELINE_METRICS:
                 values = [100 * r["metrics"][key] for r in group if key in r["metrics"]]
                 if len(values) > 1:
-                    summary[METRICS[key][2]] = f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+                    summary[METRICS[key][2]] = mean_std(values)
             rows.append(summary)
         differences = {key: seed_differences(ours[(dataset, split)], group, key) for key in BASELINE_METRICS}
         seeds = sorted({seed for by_seed in differences.values() for seed in by_seed})
@@ -339,9 +336,7 @@ def baseline_sections(runs: Sequence[Mapping[str, Any]], baselines: Sequence[Map
             for key, by_seed in differences.items():
                 values = list(by_seed.values())
                 if values:
-                    difference[METRICS[key][2]] = (
-                        f"{statistics.mean(values):+.2f} ± {statistics.stdev(values):.2f}" if len(values) > 1 else f"{values[0]:+.2f}"
-                    )
+                    difference[METRICS[key][2]] = mean_std(values, signed=True)
             rows.append(difference)
         sections.append(
             {
